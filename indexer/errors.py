@@ -1,0 +1,21 @@
+"""Narrow exception classes of the indexer package; the CLI turns them into click errors."""
+
+
+class NewsSearchError(Exception):
+    """Base class: every message says what went wrong and what to do next."""
+
+
+class SourceNotFound(NewsSearchError):
+    pass
+
+
+class NothingIndexed(NewsSearchError):
+    pass
+
+
+class IndexMissing(NewsSearchError):
+    pass
+
+
+class WriterBusy(NewsSearchError):
+    pass
