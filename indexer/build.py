@@ -1,0 +1,162 @@
+"""Rebuild: sources -> parse -> normalise -> analyse (worker processes) -> write a new generation.
+
+The new generation becomes live only after Whoosh committed it and its meta.json is written;
+any failure or interruption removes the half-built generation and leaves the live one alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from indexer import analysis
+from indexer.enrich import to_document
+from indexer.errors import NothingIndexed
+from indexer import ingest
+from indexer.model import Article, Problem
+from indexer.schema import SCHEMA_VERSION, build_schema
+from indexer.store import Generation, IndexStore
+
+USERDICT_NAME = "userdict.txt"
+ProgressFn = Callable[["BuildReport"], None]
+
+
+@dataclass
+class BuildReport:
+    indexed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    duplicate_of: list[tuple[str, str]] = field(default_factory=list)  # (origin, id)
+    generation: str = ""
+    seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.indexed / elapsed if elapsed > 0 else 0.0
+
+
+def find_userdict(index_dir: Path, explicit: str | os.PathLike | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    candidate = Path(index_dir) / USERDICT_NAME
+    return candidate if candidate.is_file() else None
+
+
+def file_sha1(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def _analyse(item: Article | Problem) -> dict[str, Any] | Problem:
+    if isinstance(item, Problem):
+        return item
+    try:
+        doc = to_document(item)
+    except Exception as exc:  # a bad article must not stop the rebuild: report it
+        return Problem(item.origin or item.id, f"could not analyse article: {exc}")
+    doc["__origin"] = item.origin
+    return doc
+
+
+def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterator[dict[str, Any] | Problem]:
+    """Analyse in `procs` worker processes (forked after jieba loaded, so they share it)."""
+    analysis.ensure_initialised()
+    if procs <= 1:
+        yield from map(_analyse, items)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(procs) as pool:
+        yield from pool.imap(_analyse, items, chunksize=8)
+
+
+def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], report: BuildReport,
+                    progress: ProgressFn | None, seen: set[str] | None = None) -> None:
+    seen = set() if seen is None else seen
+    last = 0.0
+    for doc in docs:
+        if isinstance(doc, Problem):
+            report.problems.append(doc)
+            report.skipped += 1
+        else:
+            origin = doc.pop("__origin", "")
+            if doc["id"] in seen:
+                report.duplicates += 1
+                report.duplicate_of.append((origin, doc["id"]))
+            else:
+                seen.add(doc["id"])
+                writer.add_document(**doc)
+                report.indexed += 1
+        now = time.monotonic()
+        if progress and now - last > 0.2:
+            progress(report)
+            last = now
+    if progress:
+        progress(report)
+
+
+def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str | None = None,
+            procs: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
+            keep_previous: bool = True) -> BuildReport:
+    ingest.check_sources(sources)
+    store = IndexStore(index_dir)
+    store.root.mkdir(parents=True, exist_ok=True)
+    udict = find_userdict(store.root, userdict)
+    if udict is not None:
+        analysis.load_userdict(udict)
+    procs = procs or os.cpu_count() or 1
+    report = BuildReport()
+    with store.writer_lock(wait=wait, action="rebuild"):
+        gen = store.new_generation()
+        try:
+            _build_generation(store, gen, sources, udict, procs, report, progress)
+        except BaseException:
+            shutil.rmtree(gen.path, ignore_errors=True)
+            raise
+        store.switch_to(gen)
+        store.gc(keep_previous=keep_previous)
+    report.generation = gen.name
+    report.seconds = time.monotonic() - report.started
+    return report
+
+
+def _build_generation(store: IndexStore, gen: Generation, sources: list[str], udict: Path | None,
+                      procs: int, report: BuildReport, progress: ProgressFn | None) -> None:
+    ix = whoosh_index.create_in(str(gen.path), build_schema())
+    writer = ix.writer(limitmb=256)
+    try:
+        write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
+    except BaseException:
+        writer.cancel()
+        raise
+    if report.indexed == 0:
+        writer.cancel()
+        raise NothingIndexed(
+            f"nothing was indexed from {', '.join(map(str, sources))}: "
+            f"{report.skipped} input(s) skipped (see the problems above); the live index is unchanged"
+        )
+    writer.commit()
+    if udict is not None:
+        # Queries must be segmented with the dictionary the generation was built with.
+        shutil.copyfile(udict, gen.path / USERDICT_NAME)
+    store.finish_generation(gen, {
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "schema_version": SCHEMA_VERSION,
+        "documents": report.indexed,
+        "skipped": report.skipped,
+        "duplicates": report.duplicates,
+        "sources": [str(Path(s).resolve()) for s in sources],
+        "userdict_sha1": file_sha1(udict),
+    })

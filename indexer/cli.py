@@ -1,0 +1,164 @@
+"""The `news-search` command line: a thin edge over the indexer and search_service libraries."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from indexer.errors import NewsSearchError
+from indexer.store import DEFAULT_INDEX_DIR, ENV_INDEX_DIR
+
+
+def index_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar=ENV_INDEX_DIR,
+        default=DEFAULT_INDEX_DIR, show_default=True, show_envvar=True,
+        help="Index directory (holds generations and dictionaries).",
+    )(func)
+
+
+def fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+class Progress:
+    """One status line on stderr, redrawn in place: articles indexed, skipped, articles/s."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, report: Any) -> None:
+        if not self.enabled:
+            return
+        line = (f"indexed {report.indexed:,}  skipped {report.skipped:,}  "
+                f"duplicates {report.duplicates:,}  {report.rate:,.0f} articles/s")
+        click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+
+    def done(self) -> None:
+        if self.enabled and self.tty:
+            click.echo("", err=True)
+
+
+def print_build_report(report: Any) -> None:
+    for problem in report.problems:
+        click.echo(f"skipped {problem}", err=True)
+    for origin, doc_id in report.duplicate_of:
+        click.echo(f"duplicate {origin}: id {doc_id} was already indexed from an earlier input", err=True)
+    click.echo(
+        f"Indexed {report.indexed:,} articles, skipped {report.skipped:,}, duplicates {report.duplicates:,} "
+        f"in {report.seconds:.1f}s ({report.indexed / max(report.seconds, 1e-9):,.0f} articles/s); "
+        f"live generation {report.generation}."
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="news-search")
+def main() -> None:
+    """news-search: full-text search over Chinese news archives."""
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=str))
+@index_dir_option
+@click.option("--userdict", type=click.Path(dir_okay=False, exists=True),
+              help="jieba user dictionary (default: INDEX_DIR/userdict.txt when present).")
+@click.option("--procs", type=click.IntRange(1, 64), default=None, help="Analysis processes (default: all cores).")
+@click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, procs: int | None,
+            wait: float, quiet: bool) -> None:
+    """Build a new index generation from SOURCES (files or directories) and switch to it atomically.
+
+    Formats: scraped page text (.txt), HTML article pages (.html), JSON Lines (.jsonl, .jsonl.gz).
+    Bad files are skipped and reported; the live index is replaced only when the build completes.
+    """
+    from indexer.build import rebuild as do_rebuild
+
+    progress = Progress(not quiet)
+    try:
+        report = do_rebuild(list(sources), index_dir, userdict=userdict, procs=procs, wait=wait,
+                            progress=progress)
+    except NewsSearchError as exc:
+        progress.done()
+        raise fail(exc) from None
+    except KeyboardInterrupt:
+        progress.done()
+        raise click.ClickException("interrupted: the new generation was discarded; the live index is unchanged") from None
+    progress.done()
+    print_build_report(report)
+
+
+@main.command()
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(index_dir: Path, as_json: bool) -> None:
+    """Documents, channels, date range, generation, size and build time of the live index."""
+    from indexer.stats import index_stats
+
+    try:
+        data = index_stats(index_dir)
+    except NewsSearchError as exc:
+        raise fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index        {index_dir}")
+    click.echo(f"generation   {data['generation']}")
+    click.echo(f"built at     {data['built_at']}")
+    click.echo(f"documents    {data['documents']:,}")
+    dr = data["date_range"]
+    click.echo(f"date range   {dr['from']} .. {dr['to']}")
+    click.echo(f"size         {data['size_bytes'] / 1e6:,.1f} MB")
+    click.echo("channels")
+    for row in data["channels"]:
+        click.echo(f"  {row['value']:<12} {row['count']:>8,}")
+    for note in data.get("notes", []):
+        click.echo(f"note: {note}")
+
+
+@main.command()
+@index_dir_option
+@click.option("--rebuild", "force", is_flag=True, help="Rebuild the demo index even if it exists.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Build (if needed) and print stats, then exit.")
+def demo(index_dir: Path, force: bool, host: str, port: int, no_serve: bool) -> None:
+    """Build the bundled demo articles into INDEX_DIR (if missing) and serve them."""
+    from indexer.build import rebuild as do_rebuild
+    from indexer.demo_data import demo_sources, demo_userdict
+    from indexer.store import IndexStore
+
+    store = IndexStore(index_dir)
+    if force or store.current() is None:
+        try:
+            report = do_rebuild(demo_sources(), index_dir, userdict=str(demo_userdict()), procs=1)
+        except NewsSearchError as exc:
+            raise fail(exc) from None
+        print_build_report(report)
+    ctx = click.get_current_context()
+    ctx.invoke(stats, index_dir=index_dir, as_json=False)
+    if not no_serve:
+        serve_cmd = main.get_command(ctx, "serve")
+        if serve_cmd is not None:
+            ctx.invoke(serve_cmd, index_dir=index_dir, host=host, port=port)
+
+
+def _register_optional_commands() -> None:
+    """Commands living in other modules register themselves on `main` when imported."""
+    import importlib
+
+    for module in ("indexer.cli_admin", "search_service.cli_search", "search_service.cli_serve"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_optional_commands()

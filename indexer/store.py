@@ -1,0 +1,235 @@
+"""On-disk layout of an index directory: generations, the CURRENT pointer, metadata, the writer lock.
+
+    index_dir/
+      CURRENT                 name of the live generation (replaced atomically)
+      PREVIOUS                the generation before it (for rollback)
+      generations/gen-NNNNNN/ a complete Whoosh index plus meta.json
+      writer.lock             held (flock) by the one process writing; JSON says who and since when
+
+A rebuild writes a new generation beside the live one and only then replaces CURRENT, so a crash
+or Ctrl-C mid-rebuild never touches what readers use. Half-built generations have no meta.json
+and are removed by gc.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from indexer.errors import IndexMissing, WriterBusy
+
+ENV_INDEX_DIR = "NEWS_SEARCH_INDEX_DIR"
+DEFAULT_INDEX_DIR = "index_data"
+_GEN_RE = re.compile(r"^gen-(\d{6})$")
+
+
+def resolve_index_dir(value: str | os.PathLike | None = None) -> Path:
+    return Path(value or os.environ.get(ENV_INDEX_DIR) or DEFAULT_INDEX_DIR)
+
+
+@dataclass
+class Generation:
+    name: str
+    path: Path
+
+    @property
+    def number(self) -> int:
+        m = _GEN_RE.match(self.name)
+        return int(m.group(1)) if m else 0
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def is_complete(self) -> bool:
+        return (self.path / "meta.json").is_file() and whoosh_index.exists_in(str(self.path))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class IndexStore:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.gens_dir = self.root / "generations"
+
+    # -- generations -------------------------------------------------------------------------
+    def generations(self) -> list[Generation]:
+        if not self.gens_dir.is_dir():
+            return []
+        gens = [Generation(p.name, p) for p in self.gens_dir.iterdir() if _GEN_RE.match(p.name)]
+        return sorted(gens, key=lambda g: g.number)
+
+    def _pointer(self, name: str) -> Generation | None:
+        try:
+            gen_name = (self.root / name).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if not _GEN_RE.match(gen_name):
+            return None
+        gen = Generation(gen_name, self.gens_dir / gen_name)
+        return gen if gen.path.is_dir() else None
+
+    def current(self) -> Generation | None:
+        return self._pointer("CURRENT")
+
+    def previous(self) -> Generation | None:
+        return self._pointer("PREVIOUS")
+
+    def require_current(self) -> Generation:
+        gen = self.current()
+        if gen is None:
+            raise IndexMissing(
+                f"no index in {self.root}: build one with `news-search rebuild SOURCE...` "
+                f"(or `news-search demo`), or point --index-dir / {ENV_INDEX_DIR} at an existing index"
+            )
+        return gen
+
+    def current_marker(self) -> str:
+        """A cheap value that changes whenever readers should reopen (pointer switch or commit)."""
+        gen = self.current()
+        if gen is None:
+            return ""
+        tocs = sorted(p.name for p in gen.path.glob("_MAIN_*.toc"))
+        return f"{gen.name}/{tocs[-1] if tocs else ''}"
+
+    def new_generation(self) -> Generation:
+        self.gens_dir.mkdir(parents=True, exist_ok=True)
+        numbers = [g.number for g in self.generations()]
+        n = (max(numbers) if numbers else 0) + 1
+        while True:
+            gen = Generation(f"gen-{n:06d}", self.gens_dir / f"gen-{n:06d}")
+            try:
+                gen.path.mkdir()
+                return gen
+            except FileExistsError:
+                n += 1
+
+    def finish_generation(self, gen: Generation, meta: dict[str, Any]) -> None:
+        meta = dict(meta, generation=gen.name)
+        _write_atomic(gen.path / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2))
+
+    def switch_to(self, gen: Generation) -> None:
+        """Make `gen` live. Readers see either the old or the new pointer, never a mix."""
+        if not gen.is_complete():
+            raise IndexMissing(f"generation {gen.name} is incomplete and cannot be made live")
+        old = self.current()
+        if old is not None and old.name != gen.name:
+            _write_atomic(self.root / "PREVIOUS", old.name + "\n")
+        _write_atomic(self.root / "CURRENT", gen.name + "\n")
+
+    def update_meta(self, gen: Generation, **changes: Any) -> None:
+        meta = gen.meta()
+        meta.update(changes)
+        self.finish_generation(gen, meta)
+
+    def gc(self, keep_previous: bool = True) -> list[str]:
+        """Remove generations that are neither live nor kept for rollback (and half-built ones)."""
+        keep = {g.name for g in (self.current(), self.previous() if keep_previous else None) if g}
+        removed = []
+        for gen in self.generations():
+            if gen.name not in keep:
+                shutil.rmtree(gen.path, ignore_errors=True)
+                removed.append(gen.name)
+        return removed
+
+    def size_bytes(self, gen: Generation) -> int:
+        return sum(p.stat().st_size for p in gen.path.iterdir() if p.is_file())
+
+    # -- the writer lock ---------------------------------------------------------------------
+    def writer_lock(self, wait: float = 0.0, action: str = "write") -> WriterLock:
+        return WriterLock(self.root / "writer.lock", wait=wait, action=action)
+
+
+class WriterLock:
+    """One writer at a time across processes.
+
+    flock is released by the kernel when its holder dies, so a killed writer never leaves a lock
+    that blocks forever; the JSON left behind by a dead holder is reported as recovered.
+    """
+
+    def __init__(self, path: Path, wait: float = 0.0, action: str = "write") -> None:
+        self.path = path
+        self.wait = wait
+        self.action = action
+        self._fd: int | None = None
+        self.recovered_from: dict[str, Any] | None = None
+
+    def _holder(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> WriterLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + max(0.0, self.wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    h = self._holder()
+                    who = f"pid {h.get('pid', '?')} on {h.get('host', '?')} ({h.get('action', 'write')})"
+                    raise WriterBusy(
+                        f"another writer holds {self.path}: {who} since {h.get('since', '?')}; "
+                        f"wait for it to finish or retry with a longer --wait"
+                    ) from None
+                time.sleep(0.05)
+        previous = self._holder()
+        if previous.get("pid") and not previous.get("released"):
+            # Left by a holder that died without releasing (kill -9): the kernel freed the lock.
+            self.recovered_from = previous
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "action": self.action,
+            "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        info = self._holder()
+        info["released"] = True
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(info).encode(), 0)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> WriterLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
