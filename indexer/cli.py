@@ -117,7 +117,7 @@ def stats(index_dir: Path, as_json: bool) -> None:
     click.echo(f"size         {data['size_bytes'] / 1e6:,.1f} MB")
     click.echo("channels")
     for row in data["channels"]:
-        click.echo(f"  {row['value']:<12} {row['count']:>8,}")
+        click.echo(f"  {row['value'] or '(none)':<12} {row['count']:>8,}")
     for note in data.get("notes", []):
         click.echo(f"note: {note}")
 

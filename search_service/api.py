@@ -1,0 +1,118 @@
+"""The JSON API: a thin edge over search_service.core. One success and one error envelope.
+
+Success: {"ok": true, ...}; error: {"ok": false, "error": {"status", "code", "message"}}.
+Every /api/ error, including 404/405/500, uses the error envelope, never an HTML page.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from indexer.errors import IndexMissing
+from search_service import core
+from search_service.errors import SearchError
+from search_service.params import parse_search_params
+
+bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
+
+
+def index():
+    return current_app.extensions["news_search"]
+
+
+def error_response(status: int, code: str, message: str, **extra: Any):
+    body = {"ok": False, "error": {"status": status, "code": code, "message": message, **extra}}
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+def run_search(args: Any) -> dict[str, Any]:
+    """Validate and search; shared with the HTML page and the feed."""
+    params = parse_search_params(args)
+    result = core.search(index(), params)
+    hook = current_app.extensions.get("news_search_after_search")
+    if hook is not None:
+        hook(params, result)
+    return result
+
+
+@bp.get("/api/search")
+def api_search():
+    return jsonify(run_search(request.args.to_dict(flat=False)))
+
+
+@bp.get("/api/articles/<path:article_id>")
+def api_article(article_id: str):
+    return jsonify({"ok": True, "article": core.get_article(index(), article_id)})
+
+
+@bp.get("/api/stats")
+def api_stats():
+    from indexer.stats import index_stats
+
+    data = index_stats(index().store.root)
+    return jsonify({"ok": True, **data})
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"ok": True, **core.index_info(index())})
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    from search_service.openapi import spec
+
+    return jsonify(spec())
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SearchError)
+    def search_error(exc: SearchError):
+        extra = {"parameter": exc.param} if hasattr(exc, "param") else {}
+        if _wants_json():
+            return error_response(exc.status, exc.code, exc.message, **extra)
+        return _html_error(exc.status, exc.message)
+
+    @app.errorhandler(IndexMissing)
+    def index_missing(exc: IndexMissing):
+        if _wants_json():
+            return error_response(503, "index_unavailable", str(exc))
+        return _html_error(503, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
+                429: "rate_limited"}.get(status, "http_error")
+        message = {404: "no such endpoint: see /api/openapi.json for what this service offers",
+                   405: f"method {request.method} is not allowed here: use GET"}.get(status, exc.description or "")
+        if _wants_json():
+            return error_response(status, code, message)
+        return _html_error(status, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        message = "internal error: the request was logged; try again, or report it with the request URL"
+        if _wants_json():
+            return error_response(500, "internal_error", message)
+        return _html_error(500, message)
+
+
+def _html_error(status: int, message: str):
+    handler = current_app.extensions.get("news_search_html_error")
+    if handler is not None:
+        return handler(status, message)
+    from html import escape
+
+    return f"<!doctype html><meta charset=utf-8><title>{status}</title><p>{escape(message)}</p>", status

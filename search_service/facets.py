@@ -1,0 +1,107 @@
+"""Filters and facet counts from per-snapshot column arrays.
+
+Multi-select semantics: each facet is counted over the query and every *other* filter, so a
+reader can switch between channels; counts are exact (set sizes, not estimates).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timezone
+from typing import Any
+
+from search_service.index import Snapshot
+from search_service.match import channel_docs, field_phrase_docs
+from search_service.params import SearchParams
+
+
+def _day_ts(day: str, end: bool) -> int:
+    d = date.fromisoformat(day)
+    ts = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return ts + 86399 if end else ts
+
+
+def date_docs(snap: Snapshot, date_from: str | None, date_to: str | None) -> frozenset[int]:
+    def make() -> frozenset[int]:
+        lo = _day_ts(date_from, False) if date_from else None
+        hi = _day_ts(date_to, True) if date_to else None
+        ts = snap.ts
+        return frozenset(d for d in snap.live_docs
+                         if ts[d] >= 0 and (lo is None or ts[d] >= lo) and (hi is None or ts[d] <= hi))
+    return snap.filter_sets.get_or(("date", date_from, date_to), make)
+
+
+def filter_sets(snap: Snapshot, params: SearchParams) -> dict[str, frozenset[int] | None]:
+    """One doc set per active filter (None when the filter is not used)."""
+    sets: dict[str, frozenset[int] | None] = {"channel": None, "date": None, "author": None, "source": None}
+    if params.channel:
+        acc: frozenset[int] = frozenset()
+        for value in params.channel:
+            acc = acc | channel_docs(snap, value)
+        sets["channel"] = acc
+    if params.date_from or params.date_to:
+        sets["date"] = date_docs(snap, params.date_from, params.date_to)
+    if params.author:
+        sets["author"] = field_phrase_docs(snap, "author", params.author)
+    if params.source:
+        sets["source"] = field_phrase_docs(snap, "source", params.source)
+    return sets
+
+
+def apply(docs: frozenset[int], sets: dict[str, frozenset[int] | None], skip: str | None = None) -> frozenset[int]:
+    # Smallest sets first keeps every intersection cheap.
+    for name, s in sorted(sets.items(), key=lambda kv: len(kv[1]) if kv[1] is not None else 0):
+        if s is not None and name != skip:
+            docs = docs & s
+    return docs
+
+
+def _selected_years(params: SearchParams) -> set[str]:
+    if params.date_from and params.date_to and params.date_from[:4] == params.date_to[:4] \
+            and params.date_from[5:] == "01-01" and params.date_to[5:] == "12-31":
+        return {params.date_from[:4]}
+    return set()
+
+
+def _selected_months(params: SearchParams) -> set[str]:
+    if params.date_from and params.date_to and params.date_from[:7] == params.date_to[:7] \
+            and params.date_from[8:] == "01":
+        last = _month_last_day(params.date_from[:7])
+        if params.date_to == last:
+            return {params.date_from[:7]}
+    return set()
+
+
+def _month_last_day(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+
+
+def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozenset[int] | None],
+                 params: SearchParams) -> dict[str, list[dict[str, Any]]]:
+    chan_docs = apply(qdocs, sets, skip="channel")
+    date_base = apply(qdocs, sets, skip="date")
+    col = snap.channel
+    chan = Counter(col[d] for d in chan_docs if col[d])
+    years = Counter(snap.year[d] for d in date_base if snap.year[d])
+    months = Counter(snap.month[d] for d in date_base if snap.month[d])
+    chosen = set(params.channel)
+    sel_years, sel_months = _selected_years(params), _selected_months(params)
+    return {
+        "channel": [{"value": v, "count": c, "selected": v in chosen}
+                    for v, c in sorted(chan.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "year": [{"value": str(v), "count": c, "selected": str(v) in sel_years}
+                 for v, c in sorted(years.items(), reverse=True)],
+        "month": [{"value": v, "count": c, "selected": v in sel_months}
+                  for v, c in sorted(months.items(), reverse=True)],
+    }
+
+
+def histogram(snap: Snapshot, docs: frozenset[int], interval: str) -> list[dict[str, Any]]:
+    """`published` histogram of the matching articles, oldest bucket first."""
+    cut = {"day": 10, "month": 7, "year": 4}[interval]
+    ts = snap.ts
+    counts = Counter(
+        datetime.fromtimestamp(ts[d], tz=timezone.utc).strftime("%Y-%m-%d")[:cut] for d in docs if ts[d] >= 0
+    )
+    return [{"value": v, "count": c} for v, c in sorted(counts.items())]

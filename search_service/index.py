@@ -1,0 +1,144 @@
+"""The live index as the service sees it: opened once, refreshed when a new generation or commit
+appears, with per-generation caches (column arrays, folded texts, filter sets, term doc sets).
+
+One ``Snapshot`` per index state; each thread gets its own Whoosh searcher for that snapshot
+(Whoosh searchers are not shared across threads). Snapshots are replaced, never mutated, so a
+request in flight keeps using the one it started with while the next request sees the new one.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
+
+from indexer import analysis
+from indexer.build import USERDICT_NAME
+from indexer.store import Generation, IndexStore
+
+
+class LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get_or(self, key: Any, make: Any) -> Any:
+        with self.lock:
+            if key in self:
+                self.move_to_end(key)
+                return self[key]
+        value = make()
+        with self.lock:
+            self[key] = value
+            if len(self) > self.size:
+                self.popitem(last=False)
+        return value
+
+
+class Snapshot:
+    """One immutable state of the index (a generation at one commit) and its caches."""
+
+    def __init__(self, gen: Generation, marker: str) -> None:
+        self.gen = gen
+        self.marker = marker
+        self.ix = whoosh_index.open_dir(str(gen.path))
+        self.meta = gen.meta()
+        self._local = threading.local()
+        self.term_docs = LRU(4096)
+        self.filter_sets = LRU(256)
+        self.results = LRU(512)
+        self.extra: dict[str, Any] = {}  # lazily built per-snapshot structures of other modules
+        self.extra_lock = threading.Lock()
+        userdict = gen.path / USERDICT_NAME
+        if userdict.is_file():
+            analysis.load_userdict(userdict)
+        analysis.ensure_initialised()
+
+    def searcher(self) -> Searcher:
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self.ix.searcher()
+            self._local.searcher = s
+        return s
+
+    # -- column arrays (indexed by global docnum) ---------------------------------------------
+    def _column(self, name: str) -> list[Any]:
+        reader = self.searcher().reader()
+        if not reader.has_column(name):
+            return [None] * reader.doc_count_all()
+        return list(reader.column_reader(name))
+
+    @cached_property
+    def live_docs(self) -> frozenset[int]:
+        reader = self.searcher().reader()
+        return frozenset(d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
+
+    @cached_property
+    def channel(self) -> list[str]:
+        return self._column("channel")
+
+    @cached_property
+    def ts(self) -> list[int]:
+        return self._column("ts")
+
+    @cached_property
+    def year(self) -> list[int]:
+        return self._column("year")
+
+    @cached_property
+    def month(self) -> list[str]:
+        return self._column("month")
+
+    @cached_property
+    def folded(self) -> list[str]:
+        """Folded title + "\\n" + body per docnum: what exact substring queries scan."""
+        return [b.decode("utf-8") if b else "" for b in self._column("folded")]
+
+    @cached_property
+    def newest_ts(self) -> int:
+        known = [self.ts[d] for d in self.live_docs if self.ts[d] >= 0]
+        return max(known) if known else 0
+
+    def cached(self, name: str, make: Any) -> Any:
+        with self.extra_lock:
+            if name not in self.extra:
+                self.extra[name] = make()
+            return self.extra[name]
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        return self.searcher().stored_fields(docnum)
+
+
+class SearchIndex:
+    """Opened once per process; hands out the current Snapshot, checking for changes at most
+    every ``check_interval`` seconds so the hot path stays cheap."""
+
+    def __init__(self, index_dir: str | os.PathLike, check_interval: float = 0.5) -> None:
+        self.store = IndexStore(Path(index_dir))
+        self.check_interval = check_interval
+        self._snapshot: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked < self.check_interval:
+            return snap
+        with self._lock:
+            self._checked = now
+            marker = self.store.current_marker()
+            if self._snapshot is None or marker != self._snapshot.marker:
+                gen = self.store.require_current()
+                self._snapshot = Snapshot(gen, marker)
+            return self._snapshot
+
+    def close(self) -> None:
+        self._snapshot = None

@@ -1,0 +1,135 @@
+"""Validation of search parameters, shared by the JSON API, the HTML page and the CLI.
+
+Every error names the parameter and says what is allowed.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from search_service.errors import BadParameter
+
+MAX_QUERY_CHARS = 200
+MAX_PER_PAGE = 50
+MAX_RESULT_WINDOW = 10_000   # page * per_page: deep paging beyond this is refused
+SORTS = ("relevance", "newest", "oldest")
+INTERVALS = ("day", "month", "year")
+
+
+@dataclass
+class SearchParams:
+    q: str
+    channel: list[str] = field(default_factory=list)
+    date_from: str | None = None
+    date_to: str | None = None
+    author: str | None = None
+    source: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    collapse: bool = True
+    facet_interval: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["from"] = d.pop("date_from")
+        d["to"] = d.pop("date_to")
+        return d
+
+    def cache_key(self) -> tuple[Any, ...]:
+        return (self.q, tuple(sorted(self.channel)), self.date_from, self.date_to, self.author, self.source,
+                self.sort, self.page, self.per_page, self.collapse, self.facet_interval)
+
+
+def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = args.get(name) or []
+    if isinstance(values, str):
+        values = [values]
+    if len(values) > 1:
+        raise BadParameter(name, f"`{name}` may be given only once")
+    return values[0] if values else None
+
+
+def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int | None) -> int:
+    raw = _one(args, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
+    if value < low or (high is not None and value > high):
+        allowed = f"in {low}..{high}" if high is not None else f">= {low}"
+        raise BadParameter(name, f"`{name}` must be {allowed}, got {value}")
+    return value
+
+
+def _date(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    raw = _one(args, name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip()).isoformat()
+    except ValueError:
+        raise BadParameter(name, f"`{name}` must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+
+
+def _text(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    raw = _one(args, name)
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > MAX_QUERY_CHARS:
+        raise BadParameter(name, f"`{name}` must be at most {MAX_QUERY_CHARS} characters")
+    return raw.strip()
+
+
+def _bool(args: Mapping[str, Sequence[str]], name: str, default: bool) -> bool:
+    raw = _one(args, name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise BadParameter(name, f"`{name}` must be true or false, got {raw[:40]!r}")
+
+
+def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
+    """Validate raw parameters (name -> list of values, like a query string)."""
+    raw_q = _one(args, "q")
+    q = (raw_q or "").strip()
+    if "\x00" in q:
+        raise BadParameter("q", "`q` must not contain NUL characters")
+    if not q:
+        raise BadParameter("q", "`q` is required: 1 to 200 characters of search text", code="missing_parameter")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadParameter("q", f"`q` must be at most {MAX_QUERY_CHARS} characters after trimming, got {len(q)}")
+    channels = args.get("channel") or []
+    if isinstance(channels, str):
+        channels = [channels]
+    channels = [c.strip() for c in channels if c and c.strip()]
+    if any(len(c) > 50 for c in channels) or len(channels) > 20:
+        raise BadParameter("channel", "`channel` takes at most 20 values of at most 50 characters")
+    sort = (_one(args, "sort") or "relevance").strip() or "relevance"
+    if sort not in SORTS:
+        raise BadParameter("sort", f"`sort` must be one of {', '.join(SORTS)}, got {sort[:40]!r}")
+    interval = _one(args, "facet_interval")
+    if interval is not None and interval.strip() and interval.strip() not in INTERVALS:
+        raise BadParameter("facet_interval", f"`facet_interval` must be one of {', '.join(INTERVALS)}")
+    page = _int(args, "page", 1, 1, None)
+    per_page = _int(args, "per_page", 10, 1, MAX_PER_PAGE)
+    if page * per_page > MAX_RESULT_WINDOW:
+        raise BadParameter("page", f"`page` * `per_page` must be at most {MAX_RESULT_WINDOW:,}: "
+                                   "narrow the query or the date range instead of paging this deep")
+    date_from, date_to = _date(args, "from"), _date(args, "to")
+    if date_from and date_to and date_from > date_to:
+        raise BadParameter("from", f"`from` ({date_from}) must not be after `to` ({date_to})")
+    return SearchParams(
+        q=q, channel=list(dict.fromkeys(channels)), date_from=date_from, date_to=date_to,
+        author=_text(args, "author"), source=_text(args, "source"), sort=sort, page=page,
+        per_page=per_page, collapse=_bool(args, "collapse", True),
+        facet_interval=(interval.strip() if interval and interval.strip() else None),
+    )
