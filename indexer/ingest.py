@@ -1,0 +1,165 @@
+"""Entry point of the ingest stage: turn input paths into a stream of Articles and Problems.
+
+The writer calls ``check_sources`` before touching the index (a typo in a path must not trigger a
+rebuild from nothing) and then consumes ``iter_inputs``. A bad file never stops the stream: it becomes
+a Problem that says where and why.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from indexer.encoding import decode_bytes
+from indexer.errors import SourceNotFound
+from indexer.model import Article, Problem
+from indexer.parse_html import looks_like_html, parse_html
+from indexer.parse_jsonl import parse_json_document, parse_jsonl
+from indexer.parse_text import parse_text
+
+Result = Article | Problem
+StrPath = str | os.PathLike[str]
+
+_JSONL_GZ = (".jsonl.gz", ".ndjson.gz")
+_JSONL = (".jsonl", ".ndjson")
+_JSON = (".json",)
+_HTML = (".html", ".htm", ".shtml", ".xhtml")
+_TEXT = (".txt", ".text")
+SUPPORTED = ", ".join(_JSONL + _JSONL_GZ + _JSON + _HTML + _TEXT) + " or no extension"
+# Single pages bigger than this are not articles (dumps, logs); refusing them keeps memory bounded.
+MAX_PAGE_BYTES = 32 * 1024 * 1024
+
+
+def check_sources(paths: Iterable[StrPath]) -> None:
+    """Raise SourceNotFound naming the first input path that does not exist."""
+    for path in paths:
+        if not os.path.exists(path):
+            hint = " (it is a broken symbolic link)" if os.path.islink(path) else ""
+            raise SourceNotFound(
+                f"input path not found: {os.fspath(path)}{hint}. Check the spelling (relative paths are "
+                f"resolved from {os.getcwd()}) and pass existing files or directories."
+            )
+
+
+def iter_inputs(paths: Iterable[StrPath]) -> Iterator[Result]:
+    """Articles and Problems from files and directory trees, in a stable (sorted) order.
+
+    Raises SourceNotFound immediately (not on first iteration) when a path is missing.
+    """
+    path_list = [os.fspath(p) for p in paths]
+    check_sources(path_list)
+    return _iter_checked(path_list)
+
+
+def _iter_checked(paths: list[str]) -> Iterator[Result]:
+    visited: set[str] = set()  # real paths of directories already walked: survives symlink loops
+    for path in paths:
+        if os.path.isdir(path):
+            yield from _walk(path, visited)
+        else:
+            yield from iter_file(path, explicit=True)
+
+
+def _walk(top: str, visited: set[str]) -> Iterator[Result]:
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(top, onerror=errors.append, followlinks=True):
+        yield from (_os_problem(err) for err in errors)
+        errors.clear()
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            dirnames[:] = []  # a link back into a tree we already read
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and file_format(name) is not None:
+                yield from iter_file(os.path.join(dirpath, name), explicit=False)
+    yield from (_os_problem(err) for err in errors)
+
+
+def file_format(name: str) -> str | None:
+    """'jsonl.gz', 'jsonl', 'json', 'html', 'text' by file name, or None when not supported."""
+    lower = name.lower()
+    for suffixes, kind in ((_JSONL_GZ, "jsonl.gz"), (_JSONL, "jsonl"), (_JSON, "json"),
+                           (_HTML, "html"), (_TEXT, "text")):
+        if lower.endswith(suffixes):
+            return kind
+    return "text" if "." not in lower.lstrip(".") else None
+
+
+def iter_file(path: str, explicit: bool = True) -> Iterator[Result]:
+    """Parse one file. ``explicit`` files (named by the user) report an unsupported type."""
+    kind = file_format(os.path.basename(path))
+    if kind is None:
+        if explicit:
+            yield Problem(path=path, reason=f"unsupported file type (expected {SUPPORTED})")
+        return
+    if kind in ("jsonl", "jsonl.gz"):
+        yield from _iter_jsonl(path, compressed=kind == "jsonl.gz")
+        return
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_PAGE_BYTES and kind != "json":
+            yield Problem(path=path, reason=f"file too large for one article ({size} bytes)")
+            return
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        yield _os_problem(exc, path)
+        return
+    try:
+        text = decode_bytes(data)
+    except ValueError as exc:
+        yield Problem(path=path, reason=str(exc))
+        return
+    if not text.strip():
+        yield Problem(path=path, reason="empty file")
+    elif kind == "json":
+        yield from parse_json_document(text, path)
+    elif kind == "html" or looks_like_html(text):
+        yield parse_html(text, path)
+    else:
+        yield parse_text(text, path)
+
+
+def _iter_jsonl(path: str, compressed: bool) -> Iterator[Result]:
+    stream_error: list[str] = []
+    produced = 0
+    try:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
+            for result in parse_jsonl(_guarded_lines(handle, stream_error), path):
+                produced += 1
+                yield result
+    except OSError as exc:  # opening failed; read errors are recorded by _guarded_lines instead
+        yield _os_problem(exc, path)
+        return
+    if stream_error:
+        yield Problem(path=path, reason=stream_error[0])
+    elif produced == 0:
+        yield Problem(path=path, reason="empty file" if _is_empty(path, compressed) else "no records (only blank lines)")
+
+
+def _guarded_lines(handle: Iterable[bytes], errors: list[str]) -> Iterator[bytes]:
+    """Yield lines until a read error; record it instead of raising, so earlier lines still count."""
+    count = 0
+    try:
+        for line in handle:
+            count += 1
+            yield line
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        errors.append(f"truncated or corrupt gzip after {count} lines: {exc}")
+    except OSError as exc:
+        errors.append(f"read error after {count} lines: {exc.strerror or exc}")
+
+
+def _is_empty(path: str, compressed: bool) -> bool:
+    if not compressed:
+        return os.path.getsize(path) == 0
+    with gzip.open(path, "rb") as handle:
+        return not handle.read(1)
+
+
+def _os_problem(exc: OSError, path: str | None = None) -> Problem:
+    where = path or exc.filename or "?"
+    return Problem(path=os.fspath(where), reason=f"cannot read: {exc.strerror or exc}")
