@@ -5,10 +5,12 @@
       PREVIOUS                the generation before it (for rollback)
       generations/gen-NNNNNN/ a complete Whoosh index plus meta.json
       writer.lock             held (flock) by the one process writing; JSON says who and since when
+      generations/gen-NNNNNN/READERS  share-locked (flock) by each service process reading it
 
 A rebuild writes a new generation beside the live one and only then replaces CURRENT, so a crash
 or Ctrl-C mid-rebuild never touches what readers use. Half-built generations have no meta.json
-and are removed by gc.
+and are removed by gc; so are generations that are neither CURRENT nor PREVIOUS, once no reader
+holds their READERS lock.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ from indexer.errors import IndexMissing, WriterBusy
 ENV_INDEX_DIR = "NEWS_SEARCH_INDEX_DIR"
 DEFAULT_INDEX_DIR = "index_data"
 _GEN_RE = re.compile(r"^gen-(\d{6})$")
+_TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
+READERS_NAME = "READERS"
 
 
 def resolve_index_dir(value: str | os.PathLike | None = None) -> Path:
@@ -113,8 +117,9 @@ class IndexStore:
         gen = self.current()
         if gen is None:
             return ""
-        tocs = sorted(p.name for p in gen.path.glob("_MAIN_*.toc"))
-        return f"{gen.name}/{tocs[-1] if tocs else ''}"
+        # Numeric, not lexical: _MAIN_10.toc is newer than _MAIN_9.toc (old TOCs may linger briefly).
+        tocs = [int(m.group(1)) for m in map(_TOC_RE.match, os.listdir(gen.path)) if m] if gen.path.is_dir() else []
+        return f"{gen.name}/{max(tocs) if tocs else ''}"
 
     def new_generation(self) -> Generation:
         self.gens_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,7 @@ class IndexStore:
 
     def finish_generation(self, gen: Generation, meta: dict[str, Any]) -> None:
         meta = dict(meta, generation=gen.name)
+        (gen.path / READERS_NAME).touch()
         _write_atomic(gen.path / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2))
 
     def switch_to(self, gen: Generation) -> None:
@@ -147,14 +153,38 @@ class IndexStore:
         self.finish_generation(gen, meta)
 
     def gc(self, keep_previous: bool = True) -> list[str]:
-        """Remove generations that are neither live nor kept for rollback (and half-built ones)."""
+        """Remove generations that are neither live nor kept for rollback (and half-built ones).
+
+        Call it holding the writer lock: then a generation without meta.json is a dead writer's.
+        """
+        return self.collect(keep_previous)[0]
+
+    def collect(self, keep_previous: bool = True) -> tuple[list[str], list[str]]:
+        """Like gc; returns (removed, kept because a reader still has them open)."""
         keep = {g.name for g in (self.current(), self.previous() if keep_previous else None) if g}
-        removed = []
+        removed, in_use = [], []
         for gen in self.generations():
-            if gen.name not in keep:
-                shutil.rmtree(gen.path, ignore_errors=True)
-                removed.append(gen.name)
-        return removed
+            if gen.name in keep:
+                continue
+            if generation_in_use(gen):
+                in_use.append(gen.name)
+                continue
+            shutil.rmtree(gen.path, ignore_errors=True)
+            removed.append(gen.name)
+        return removed, in_use
+
+    def rollback(self) -> tuple[Generation, Generation]:
+        """Swap CURRENT and PREVIOUS; returns (now live, now previous). Hold the writer lock."""
+        cur, prev = self.require_current(), self.previous()
+        if prev is None or prev.name == cur.name or not prev.is_complete():
+            raise IndexMissing(
+                f"nothing to roll back to in {self.root}: there is no complete previous generation "
+                f"(the live one is {cur.name}); a rollback target exists after the next rebuild"
+            )
+        # CURRENT first: readers only ever look at CURRENT, and it always names a complete generation.
+        _write_atomic(self.root / "CURRENT", prev.name + "\n")
+        _write_atomic(self.root / "PREVIOUS", cur.name + "\n")
+        return prev, cur
 
     def size_bytes(self, gen: Generation) -> int:
         return sum(p.stat().st_size for p in gen.path.iterdir() if p.is_file())
@@ -162,6 +192,30 @@ class IndexStore:
     # -- the writer lock ---------------------------------------------------------------------
     def writer_lock(self, wait: float = 0.0, action: str = "write") -> WriterLock:
         return WriterLock(self.root / "writer.lock", wait=wait, action=action)
+
+
+def pin_generation(gen: Generation) -> int | None:
+    """Share-lock gen's READERS file for as long as the returned fd stays open (gc skips it)."""
+    try:
+        fd = os.open(gen.path / READERS_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None  # built before reader pins existed, or already removed
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def generation_in_use(gen: Generation) -> bool:
+    try:
+        fd = os.open(gen.path / READERS_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 class WriterLock:

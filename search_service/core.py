@@ -11,53 +11,32 @@ from typing import Any
 
 from search_service import facets as facet_mod
 from search_service.errors import NotFound
-from search_service.highlight import highlight_title, posting_spans, snippet, substring_spans
+from search_service.highlight import highlight_title, page_spans, posting_spans, snippet, substring_spans
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import Plan, plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
-
-# Freshness: score * (1 + FRESHNESS_WEIGHT * 0.5 ** (age / FRESHNESS_HALF_LIFE_DAYS)), age counted
-# from the newest article in the index, so among equally relevant articles the newer comes first
-# while a much better match still wins (the boost is at most 15%).
-FRESHNESS_WEIGHT = 0.15
-FRESHNESS_HALF_LIFE_DAYS = 365.0
-
-
-def freshness(snap: Snapshot, docnum: int) -> float:
-    ts = snap.ts[docnum]
-    if ts < 0:
-        return 1.0
-    age_days = max(0.0, (snap.newest_ts - ts) / 86400.0)
-    return 1.0 + FRESHNESS_WEIGHT * math.pow(0.5, age_days / FRESHNESS_HALF_LIFE_DAYS)
-
+from search_service.scoring import order
 
 def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
-    ts = snap.ts
-    if sort in ("newest", "oldest"):
-        ordered = sorted(docs, key=lambda d: (ts[d], d), reverse=(sort == "newest"))
-        return [(d, None) for d in ordered]
-    scored: dict[int, float] = {}
-    if p.scoring is not None and docs:
-        results = snap.searcher().search(p.scoring, filter=set(docs), limit=None)
-        for score, docnum in results.top_n:
-            scored[docnum] = score * freshness(snap, docnum)
-    ranked: list[tuple[int, float | None]] = sorted(
-        scored.items(), key=lambda kv: (-kv[1], -ts[kv[0]], kv[0]))
-    # Matches no scoring term reaches (substring-only, channel-only, exclusion-only queries):
-    # after the scored ones, newest first.
-    rest = sorted((d for d in docs if d not in scored), key=lambda d: (-ts[d], d))
-    ranked.extend((d, 0.0) for d in rest)
-    return ranked
+    """Matched docs in result order: BM25F x contiguity x freshness, or by date (scoring.py)."""
+    ordered, scores = order(snap, docs, sort, p.terms, p.contiguous)
+    if scores is None:
+        return [(d, None) for d in ordered.tolist()]
+    return list(zip(ordered.tolist(), scores.tolist()))
 
 
-def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None) -> dict[str, Any]:
+def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
+               spans: dict[str, list[tuple[int, int]]] | None = None) -> dict[str, Any]:
+    """One hit as plain data; `spans` are the page's preloaded posting spans (see render_hits)."""
     fields = snap.stored(docnum)
     searcher = snap.searcher()
     title = fields.get("title", "")
     body = fields.get("body", "")
-    title_spans = posting_spans(searcher, "title", docnum, p.words) + substring_spans(title, p.strings)
-    body_spans = posting_spans(searcher, "body", docnum, p.words) + substring_spans(body, p.strings)
+    if spans is None:
+        spans = {f: posting_spans(searcher, f, docnum, p.words) for f in ("title", "body")}
+    title_spans = spans["title"] + substring_spans(title, p.strings)
+    body_spans = spans["body"] + substring_spans(body, p.strings)
     return {
         "id": fields.get("id"),
         "title": title,
@@ -73,22 +52,49 @@ def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None) -> dic
     }
 
 
+def render_hits(snap: Snapshot, p: Plan, entries: list[tuple[int, float | None]]) -> list[dict[str, Any]]:
+    """Render a page of hits, reading each term's postings once for the whole page."""
+    docnums = [d for d, _ in entries]
+    searcher = snap.searcher()
+    by_field = {f: page_spans(searcher, f, docnums, p.words) for f in ("title", "body")}
+    return [render_hit(snap, p, d, score, {f: by_field[f][d] for f in by_field}) for d, score in entries]
+
+
 def collapse_reprints(snap: Snapshot, ranked: list[tuple[int, float | None]]) -> list[tuple[int, float | None, list[int]]]:
-    """One entry per story: later reprints fold into the first-ranked article of their group."""
+    """Every entry of a ranking with reprints folded (see collapse_page)."""
+    return collapse_page(snap, ranked, frozenset(d for d, _ in ranked), len(ranked))[0]
+
+
+def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: frozenset[int],
+                  stop: int) -> tuple[list[tuple[int, float | None, list[int]]], int]:
+    """One entry per story: later reprints fold into the first-ranked article of their group.
+
+    Returns the first `stop` entries (only that prefix of the ranking is walked) and the total
+    number of stories among `docs`.
+    """
     from search_service.reprints import groups
 
     group_of = groups(snap)
-    seen: dict[int, list[int]] = {}
+    grouped = [d for d in docs if d in group_of] if len(group_of) < len(docs) else \
+        [d for d in group_of if d in docs]
+    total = len(docs) - len(grouped) + len({group_of[d] for d in grouped})
+    members: dict[int, list[int]] = {}
+    for d in grouped:
+        members.setdefault(group_of[d], []).append(d)
     out: list[tuple[int, float | None, list[int]]] = []
+    seen: set[int] = set()
     for docnum, score in ranked:
-        g = group_of.get(docnum, docnum)
-        if g in seen:
-            seen[g].append(docnum)
-            continue
-        others: list[int] = []
-        seen[g] = others
-        out.append((docnum, score, others))
-    return out
+        if len(out) >= stop:
+            break
+        g = group_of.get(docnum)
+        if g is None:
+            out.append((docnum, score, []))
+        elif g not in seen:
+            seen.add(g)
+            rank_of = {d: i for i, d in enumerate(members[g])}
+            others = sorted((d for d in members[g] if d != docnum), key=rank_of.get)
+            out.append((docnum, score, others))
+    return out, total
 
 
 def search(index: SearchIndex, params: SearchParams) -> dict[str, Any]:
@@ -107,25 +113,25 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     sets = facet_mod.filter_sets(snap, params)
     docs = facet_mod.apply(p.docs, sets)
     ranked = rank(snap, p, docs, params.sort)
-    if params.collapse:
-        entries = collapse_reprints(snap, ranked)
-    else:
-        entries = [(d, s, []) for d, s in ranked]
     start = (params.page - 1) * params.per_page
-    hits = []
-    for docnum, score, others in entries[start:start + params.per_page]:
-        hit = render_hit(snap, p, docnum, score)
+    stop = start + params.per_page
+    if params.collapse:
+        entries, total = collapse_page(snap, ranked, docs, stop)
+    else:
+        entries, total = [(d, s, []) for d, s in ranked[:stop]], len(docs)
+    page_entries = entries[start:stop]
+    hits = render_hits(snap, p, [(d, score) for d, score, _ in page_entries])
+    for hit, (_docnum, _score, others) in zip(hits, page_entries):
         hit["duplicates"] = len(others)
         hit["duplicate_ids"] = [snap.stored(d).get("id") for d in others]
-        hits.append(hit)
     result: dict[str, Any] = {
         "ok": True,
         "query": params.as_dict(),
-        "total": len(entries),
+        "total": total,
         "total_articles": len(docs),
         "page": params.page,
         "per_page": params.per_page,
-        "pages": max(1, math.ceil(len(entries) / params.per_page)),
+        "pages": max(1, math.ceil(total / params.per_page)),
         "hits": hits,
         "facets": facet_mod.facet_counts(snap, p.docs, sets, params),
         "suggestion": None,

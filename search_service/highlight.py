@@ -24,17 +24,25 @@ Span = tuple[int, int]
 
 
 def posting_spans(searcher: Searcher, fieldname: str, docnum: int, terms: set[str]) -> list[Span]:
-    spans: list[Span] = []
+    return page_spans(searcher, fieldname, [docnum], terms).get(docnum, [])
+
+
+def page_spans(searcher: Searcher, fieldname: str, docnums: list[int], terms: set[str]) -> dict[int, list[Span]]:
+    """Character spans of `terms` in each of `docnums`, one postings pass per term (ascending skips)."""
+    out: dict[int, list[Span]] = {d: [] for d in docnums}
+    ordered = sorted(set(docnums))
     for term in terms:
         try:
             m = searcher.postings(fieldname, term)
         except Exception:  # term not in this field (whoosh raises TermNotFound)
             continue
-        if m.is_active():
+        for docnum in ordered:
+            if not m.is_active():
+                break
             m.skip_to(docnum)
-        if m.is_active() and m.id() == docnum:
-            spans.extend((s, e) for _pos, s, e in m.value_as("characters"))
-    return spans
+            if m.is_active() and m.id() == docnum:
+                out[docnum].extend((s, e) for _pos, s, e in m.value_as("characters"))
+    return out
 
 
 def substring_spans(text: str, needles: set[str]) -> list[Span]:

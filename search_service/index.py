@@ -20,7 +20,8 @@ from whoosh.searching import Searcher
 
 from indexer import analysis
 from indexer.build import USERDICT_NAME
-from indexer.store import Generation, IndexStore
+from indexer.dictionaries import query_files_stamp
+from indexer.store import Generation, IndexStore, pin_generation
 
 
 class LRU(OrderedDict):
@@ -49,13 +50,17 @@ class Snapshot:
         self.gen = gen
         self.marker = marker
         self.ix = whoosh_index.open_dir(str(gen.path))
+        # Pinned: every thread's searcher reads this commit, so docnums agree with the column
+        # arrays even when a writer commits meanwhile (writers keep superseded files for a while).
+        self.toc = self.ix._read_toc()
+        self._pin = pin_generation(gen)  # gc leaves a generation alone while a reader holds it
         self.meta = gen.meta()
         self._local = threading.local()
         self.term_docs = LRU(4096)
         self.filter_sets = LRU(256)
         self.results = LRU(512)
         self.extra: dict[str, Any] = {}  # lazily built per-snapshot structures of other modules
-        self.extra_lock = threading.Lock()
+        self.extra_lock = threading.RLock()  # cached builders may use other cached values
         userdict = gen.path / USERDICT_NAME
         if userdict.is_file():
             analysis.load_userdict(userdict)
@@ -64,9 +69,16 @@ class Snapshot:
     def searcher(self) -> Searcher:
         s = getattr(self._local, "searcher", None)
         if s is None:
-            s = self.ix.searcher()
+            toc = self.toc
+            reader = self.ix._reader(self.ix.storage, toc.schema, list(toc.segments), toc.generation)
+            s = Searcher(reader, fromindex=self.ix)
             self._local.searcher = s
         return s
+
+    def __del__(self) -> None:
+        if getattr(self, "_pin", None) is not None:
+            os.close(self._pin)
+            self._pin = None
 
     # -- column arrays (indexed by global docnum) ---------------------------------------------
     def _column(self, name: str) -> list[Any]:
@@ -106,6 +118,18 @@ class Snapshot:
         known = [self.ts[d] for d in self.live_docs if self.ts[d] >= 0]
         return max(known) if known else 0
 
+    def warm(self) -> None:
+        """Precompute what every search needs: live docs, columns, field lengths, fresh scores."""
+        try:
+            from search_service.scoring import field_lengths, freshness
+
+            self.live_docs, self.channel, self.year, self.month, self.folded  # noqa: B018
+            field_lengths(self, "title")
+            field_lengths(self, "body")
+            freshness(self)
+        except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
+            pass
+
     def cached(self, name: str, make: Any) -> Any:
         with self.extra_lock:
             if name not in self.extra:
@@ -134,10 +158,22 @@ class SearchIndex:
             return snap
         with self._lock:
             self._checked = now
-            marker = self.store.current_marker()
+            # Query-time dictionaries (synonyms, stop words) are part of the state: editing them
+            # starts a fresh snapshot, so no cached result outlives the file it came from.
+            marker = self.store.current_marker() + "|" + query_files_stamp(self.store.root)
             if self._snapshot is None or marker != self._snapshot.marker:
                 gen = self.store.require_current()
-                self._snapshot = Snapshot(gen, marker)
+                try:
+                    self._snapshot = Snapshot(gen, marker)
+                    # Build the per-snapshot arrays off the request path (requests that need them
+                    # first simply compute them too).
+                    threading.Thread(target=self._snapshot.warm, daemon=True).start()
+                except (OSError, whoosh_index.IndexError):
+                    # Caught mid-switch (e.g. a generation removed under us): keep answering from
+                    # the snapshot we have and look again on the next request.
+                    if self._snapshot is None:
+                        raise
+                    self._checked = 0.0
             return self._snapshot
 
     def close(self) -> None:

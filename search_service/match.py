@@ -12,26 +12,28 @@ from whoosh import query as wq
 from indexer.analysis import fold_text, words
 from search_service.index import Snapshot
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
+from search_service.synonyms import extra_stop_words, units as synonym_units
 
 # Function words that add nothing to an AND of words; dropped only from multi-word unquoted
 # queries (a phrase or a quoted string keeps them, so they never break phrases).
 STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
-PHRASE_BOOST = 2.0
 TEXT_FIELDS = ("title", "body")
 
 
 @dataclass
 class Plan:
     docs: frozenset[int]
-    scoring: wq.Query | None
+    scoring: wq.Query | None = None                   # the same ranking terms as a Whoosh query
     words: set[str] = field(default_factory=set)      # whole words, marked from stored offsets
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
+    terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
+    contiguous: list[str] = field(default_factory=list)         # multi-word queries as one string
 
 
-def query_words(text: str, drop_stop: bool) -> list[str]:
+def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
     ws = words(text)
     if drop_stop and len(ws) > 1:
-        kept = [w for w in ws if w not in STOP_WORDS]
+        kept = [w for w in ws if w not in STOP_WORDS and w not in extra_stop]
         ws = kept or ws
     return ws
 
@@ -42,9 +44,12 @@ def normalise_needle(text: str) -> str:
 
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
-        s = snap.searcher()
-        q = wq.Or([wq.Term(f, word) for f in fields])
-        return frozenset(s.docs_for_query(q))
+        from search_service.scoring import postings
+
+        found: set[int] = set()
+        for f in fields:
+            found.update(postings(snap, f, word)[0].tolist())
+        return frozenset(found) & snap.live_docs
     return snap.term_docs.get_or(("t", fields, word), make)
 
 
@@ -92,15 +97,39 @@ def leaf_docs(snap: Snapshot, leaf: Words | Quoted) -> frozenset[int]:
     title_only = leaf.field == "title"
     if isinstance(leaf, Quoted):
         return substring_docs(snap, normalise_needle(leaf.text), title_only)
-    ws = query_words(leaf.text, drop_stop=True)
-    if not ws:
+    units = synonym_units(snap, _leaf_words(snap, leaf.text))
+    if not units:
         return frozenset()
-    result = _word_set(snap, ws[0], title_only)
-    for w in ws[1:]:
+    result = _unit_set(snap, units[0], title_only)
+    for unit in units[1:]:
         if not result:
             break
-        result = result & _word_set(snap, w, title_only)
+        result = result & _unit_set(snap, unit, title_only)
     return result
+
+
+def _leaf_words(snap: Snapshot, text: str) -> list[str]:
+    """Words of an unquoted leaf, stop words (built-in and INDEX_DIR/stopwords.txt) dropped."""
+    return query_words(text, drop_stop=True, extra_stop=extra_stop_words(snap))
+
+
+def _unit_set(snap: Snapshot, unit: list[tuple[str, ...]], title_only: bool) -> frozenset[int]:
+    """A unit (a query word, or words forming a synonym entry) matches when any of its
+    alternatives does: its own words or a synonym's (synonyms.txt), all words of one alternative."""
+    out: frozenset[int] = frozenset()
+    for alt in unit:
+        docs = _word_set(snap, alt[0], title_only)
+        for w in alt[1:]:
+            if not docs:
+                break
+            docs = docs & _word_set(snap, w, title_only)
+        out = out | docs
+    return out
+
+
+def _expanded(snap: Snapshot, ws: list[str]) -> list[str]:
+    """The words plus their synonyms' words, in order, without repeats (ranking and highlights)."""
+    return list(dict.fromkeys(w for unit in synonym_units(snap, ws) for alt in unit for w in alt))
 
 
 def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
@@ -125,41 +154,45 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     return result
 
 
-def _scoring_parts(leaf: Words | Quoted) -> list[wq.Query]:
+def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[tuple[str, str]]:
+    """(field, word) terms that rank this leaf's matches (BM25F in search_service.scoring)."""
     if leaf.field == "channel":
         return []
     if leaf.field in ("author", "source"):
-        return [wq.Term(leaf.field, w) for w in words(leaf.text)]
+        return [(leaf.field, w) for w in words(leaf.text)]
     fields = ("title",) if leaf.field == "title" else TEXT_FIELDS
-    ws = query_words(leaf.text, drop_stop=isinstance(leaf, Words))
-    parts: list[wq.Query] = [wq.Term(f, w) for w in dict.fromkeys(ws) for f in fields]
-    if len(ws) > 1:
-        # Contiguous occurrences of the whole query rank above scattered words.
-        parts += [wq.Phrase(f, ws, boost=PHRASE_BOOST) for f in fields]
-    return parts
+    if isinstance(leaf, Words) and snap is not None:
+        ws = _expanded(snap, _leaf_words(snap, leaf.text))
+    else:
+        ws = query_words(leaf.text, drop_stop=isinstance(leaf, Words))
+    return [(f, w) for w in dict.fromkeys(ws) for f in fields]
 
 
 def plan(snap: Snapshot, node: Node) -> Plan:
     docs = evaluate(snap, node)
-    parts: list[wq.Query] = []
+    terms: list[tuple[str, str]] = []
+    contiguous: list[str] = []
     marks: set[str] = set()
     strings: set[str] = set()
     for leaf in positive_leaves(node):
-        parts += _scoring_parts(leaf)
+        terms += _scoring_parts(leaf, snap)
         if leaf.field in ("channel", "author", "source"):
             continue
         if isinstance(leaf, Quoted):
             strings.add(normalise_needle(leaf.text))
             continue
-        ws = query_words(leaf.text, drop_stop=True)
+        ws = _leaf_words(snap, leaf.text)
         if len(ws) > 1:
-            strings.add(normalise_needle("".join(leaf.text.split())))  # the query where it is contiguous
-        for w in ws:
+            # Contiguous occurrences of the whole query rank above scattered words, and are marked.
+            whole = normalise_needle("".join(leaf.text.split()))
+            contiguous.append(whole)
+            strings.add(whole)
+        for w in _expanded(snap, ws):
             # Whole-word marks come from postings; single characters (alone) and words the index
             # never produced as tokens are marked as substrings.
             if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w):
                 marks.add(w)
             elif len(ws) == 1 or len(w) > 1:
                 strings.add(w)
-    scoring = wq.Or(parts) if parts else None
-    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings)
+    scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
+    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous)

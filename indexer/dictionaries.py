@@ -1,0 +1,182 @@
+"""Dictionaries under the index directory: the files an admin edits to tune segmentation and matching.
+
+    INDEX_DIR/userdict.txt   new words and names in jieba's format (``word [freq] [tag]``); used when
+                             indexing and copied into each generation, so changing it needs a rebuild
+    INDEX_DIR/synonyms.txt   one group of equivalent words per line, separated by spaces or commas
+                             (``央行 中国人民银行``); applied at query time, no rebuild
+    INDEX_DIR/stopwords.txt  extra query-side stop words, separated by spaces or newlines; query time
+
+``#`` starts a comment in all three. Synonyms and stop words are folded like queries (full-width,
+case, traditional -> simplified), so 央行/央行 and ＡＩ/ai need no separate entries.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer import analysis
+
+SYNONYMS_NAME = "synonyms.txt"
+STOPWORDS_NAME = "stopwords.txt"
+QUERY_FILES = (SYNONYMS_NAME, STOPWORDS_NAME)
+_SEPARATORS = re.compile(r"[\s,，、;；]+")
+_WORDISH = re.compile(r"\w")
+# Longest run of query words joined to look up a multi-word synonym (美国 联邦 储备 委员会).
+MAX_UNIT_WORDS = 6
+
+
+@dataclass
+class Synonyms:
+    """word (folded) -> its group, the word itself first."""
+
+    table: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def alternatives(self, word: str) -> tuple[str, ...]:
+        return self.table.get(word, (word,))
+
+
+@dataclass
+class QueryDictionaries:
+    synonyms: Synonyms
+    stop_words: frozenset[str]
+    problems: list[str]
+
+
+def _entries(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, folded terms) for each non-empty line, comments removed."""
+    out = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0]
+        terms = [analysis.fold_text(t) for t in _SEPARATORS.split(line) if t]
+        if terms:
+            out.append((lineno, list(dict.fromkeys(terms))))
+    return out
+
+
+def parse_synonyms(text: str, where: str = SYNONYMS_NAME) -> Synonyms:
+    """Groups that share a word are merged (央行 人民银行 + 人民银行 中国人民银行 -> one group)."""
+    result = Synonyms()
+    groups: list[list[str]] = []
+    group_of: dict[str, int] = {}
+    for lineno, terms in _entries(text):
+        if len(terms) < 2:
+            result.problems.append(f"{where}:{lineno}: a synonym group needs at least two words, got {terms[0]!r}")
+            continue
+        joined = sorted({group_of[t] for t in terms if t in group_of})
+        target = joined[0] if joined else len(groups)
+        if not joined:
+            groups.append([])
+        for other in joined[1:]:  # merge later groups into the first one
+            groups[target].extend(groups[other])
+            groups[other] = []
+        groups[target].extend(terms)
+        for t in groups[target]:
+            group_of[t] = target
+    for group in groups:
+        members = list(dict.fromkeys(group))
+        for term in members:
+            result.table[term] = (term,) + tuple(m for m in members if m != term)
+    return result
+
+
+def parse_stopwords(text: str) -> frozenset[str]:
+    return frozenset(t for _, terms in _entries(text) for t in terms)
+
+
+def _read(path: Path, problems: list[str]) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read ({exc}); ignored: save it as UTF-8")
+        return ""
+
+
+def load_query_dictionaries(index_dir: str | os.PathLike) -> QueryDictionaries:
+    root = Path(index_dir)
+    problems: list[str] = []
+    synonyms = parse_synonyms(_read(root / SYNONYMS_NAME, problems), str(root / SYNONYMS_NAME))
+    stop_words = parse_stopwords(_read(root / STOPWORDS_NAME, problems))
+    return QueryDictionaries(synonyms, stop_words, problems + synonyms.problems)
+
+
+def query_files_stamp(index_dir: str | os.PathLike) -> str:
+    """Changes whenever synonyms.txt or stopwords.txt is created, edited or removed (two stat calls)."""
+    parts = []
+    for name in QUERY_FILES:
+        try:
+            st = os.stat(Path(index_dir) / name)
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+        except OSError:
+            parts.append("-")
+    return "/".join(parts)
+
+
+def synonym_units(words: Sequence[str], synonyms: Synonyms) -> list[list[tuple[str, ...]]]:
+    """Group query words into units; each unit lists its alternatives as word tuples, the query's
+    own words first. Consecutive words that together form a synonym entry make one unit (longest
+    first), so an entry that jieba splits into several words still applies."""
+    units: list[list[tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + MAX_UNIT_WORDS), i, -1):
+            key = "".join(words[i:j])
+            if key in synonyms.table or j == i + 1:
+                own = tuple(words[i:j])
+                alts = [tuple(analysis.words(alt)) or (alt,) for alt in synonyms.alternatives(key)[1:]]
+                units.append([own] + [a for a in alts if a != own])
+                i = j
+                break
+    return units
+
+
+# ---------------------------------------------------------------------------------------------
+# check-dict: how a text is segmented with and without a user dictionary
+
+
+def _baseline_words(folded: str) -> list[str]:
+    """Segmentation without any user dictionary: a separate jieba instance with our bundled words."""
+    import jieba
+
+    tk = jieba.Tokenizer()
+    tk.initialize()
+    mixed = Path(analysis.__file__).parent / "data" / "mixed_words.txt"
+    for line in mixed.read_text(encoding="utf-8").splitlines():
+        word = line.strip()
+        if word and not word.startswith("#"):
+            tk.add_word(analysis.fold_text(word), freq=50000)
+    return [w for w, _, _ in tk.tokenize(folded, HMM=True) if _WORDISH.search(w)]
+
+
+def check_segmentation(text: str, index_dir: str | os.PathLike, userdict: str | os.PathLike | None) -> dict[str, Any]:
+    """Words of `text` before and after the user dictionary, the index terms (with sub-words), and
+    the synonyms and stop words the query side would apply."""
+    from indexer.build import USERDICT_NAME
+
+    folded = analysis.fold_text(text)
+    before = _baseline_words(folded)
+    udict = Path(userdict) if userdict else Path(index_dir) / USERDICT_NAME
+    used = analysis.load_userdict(udict)
+    after = analysis.words(text)
+    index_terms = [t.text for t in analysis.ChineseTokenizer()(text, mode="index")]
+    dicts = load_query_dictionaries(index_dir)
+    synonyms = [{"words": list(unit[0]), "alternatives": ["".join(a) for a in unit[1:]]}
+                for unit in synonym_units(after, dicts.synonyms) if len(unit) > 1]
+    return {
+        "text": text,
+        "folded": folded,
+        "userdict": str(udict) if used else None,
+        "before": before,
+        "after": after,
+        "changed": before != after,
+        "index_terms": index_terms,
+        "synonyms": synonyms,
+        "stop_words": [w for w in after if w in dicts.stop_words],
+        "problems": dicts.problems,
+    }
