@@ -90,7 +90,10 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     """
     conv = _converter()
     quick = unicodedata.normalize("NFKC", text).lower()
-    if len(quick) == len(text):
+    # Equal lengths alone do not prove a 1:1 mapping: a composition (e + U+0301 -> é) can cancel
+    # out an expansion (… -> ...) and shift every later offset. When NFKD keeps the length too,
+    # no character expands, so an unchanged NFKC length means nothing composed either.
+    if len(quick) == len(text) and len(unicodedata.normalize("NFKD", text)) == len(text):
         folded = conv.convert(quick)
         if len(folded) == len(quick):
             return folded, None
