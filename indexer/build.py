@@ -143,9 +143,14 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[str], ud
         raise
     if report.indexed == 0:
         writer.cancel()
+        # The reasons go into the message itself: the caller never gets the report to print them.
+        shown = [f"\n  skipped {p}" for p in report.problems[:10]]
+        if len(report.problems) > 10:
+            shown.append(f"\n  ... and {len(report.problems) - 10} more")
+        why = (f"{report.skipped} input(s) skipped:{''.join(shown)}" if report.problems
+               else f"no supported input files found (expected {ingest.SUPPORTED})")
         raise NothingIndexed(
-            f"nothing was indexed from {', '.join(map(str, sources))}: "
-            f"{report.skipped} input(s) skipped (see the problems above); the live index is unchanged"
+            f"nothing was indexed from {', '.join(map(str, sources))}; the live index is unchanged. {why}"
         )
     writer.commit()
     if udict is not None:
