@@ -6,8 +6,11 @@ a Problem that says where and why.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -72,11 +75,20 @@ def _walk(top: str, visited: set[str]) -> Iterator[Result]:
             dirnames[:] = []  # a link back into a tree we already read
             continue
         visited.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        # Hidden directories and index directories (`rebuild .` with the default ./index_data) are
+        # not archive content: reading our own half-written index would only produce problems.
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and not _is_index_dir(os.path.join(dirpath, d)))
         for name in sorted(filenames):
             if not name.startswith(".") and file_format(name) is not None:
                 yield from iter_file(os.path.join(dirpath, name), explicit=False)
     yield from (_os_problem(err) for err in errors)
+
+
+def _is_index_dir(path: str) -> bool:
+    """A news-search index directory (see indexer.store): holds writer.lock or CURRENT + generations/."""
+    return os.path.isfile(os.path.join(path, "writer.lock")) or (
+        os.path.isfile(os.path.join(path, "CURRENT")) and os.path.isdir(os.path.join(path, "generations")))
 
 
 def file_format(name: str) -> str | None:
@@ -95,6 +107,10 @@ def iter_file(path: str, explicit: bool = True) -> Iterator[Result]:
     if kind is None:
         if explicit:
             yield Problem(path=path, reason=f"unsupported file type (expected {SUPPORTED})")
+        return
+    not_regular = _not_regular_file(path)
+    if not_regular is not None:
+        yield not_regular
         return
     if kind in ("jsonl", "jsonl.gz"):
         yield from _iter_jsonl(path, compressed=kind == "jsonl.gz")
@@ -123,11 +139,53 @@ def iter_file(path: str, explicit: bool = True) -> Iterator[Result]:
         yield parse_text(text, path)
 
 
+def _not_regular_file(path: str) -> Problem | None:
+    """FIFOs, sockets and devices are refused up front: opening a FIFO would block the rebuild."""
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks: dangling links and loops fail here
+    except OSError as exc:
+        return _os_problem(exc, path)
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+    return Problem(path=path, reason=f"not a regular file ({kind})")
+
+
+def _open_jsonl(path: str, compressed: bool) -> io.IOBase:
+    """Byte lines, or text lines for UTF-16 exports (which cannot be split on b"\n")."""
+    if compressed:
+        return gzip.open(path, "rb")  # read errors surface per line, in _guarded_lines
+    handle = open(path, "rb")
+    head = handle.peek(4)[:4]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return io.TextIOWrapper(handle, encoding="utf-16")
+    return handle
+
+
+def _jsonl_binary_reason(path: str) -> str | None:
+    """One clear problem for a binary file named .jsonl (say, gzip data without .gz), not one per line."""
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32 JSON Lines are not supported: convert the file to UTF-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip-compressed data in a file not named .gz: rename it to .jsonl.gz"
+    if b"\x00" in head:  # NUL never occurs in UTF-8/GBK/Big5 text; line-by-line it would be noise
+        return "binary file (contains NUL bytes); UTF-16 text needs a byte-order mark"
+    return None
+
+
 def _iter_jsonl(path: str, compressed: bool) -> Iterator[Result]:
     stream_error: list[str] = []
     produced = 0
     try:
-        with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
+        binary = None if compressed else _jsonl_binary_reason(path)
+        if binary is not None:
+            yield Problem(path=path, reason=binary)
+            return
+        with _open_jsonl(path, compressed) as handle:
             for result in parse_jsonl(_guarded_lines(handle, stream_error), path):
                 produced += 1
                 yield result
@@ -149,6 +207,8 @@ def _guarded_lines(handle: Iterable[bytes], errors: list[str]) -> Iterator[bytes
             yield line
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         errors.append(f"truncated or corrupt gzip after {count} lines: {exc}")
+    except UnicodeDecodeError as exc:  # only UTF-16 files are decoded while reading
+        errors.append(f"invalid {exc.encoding.upper()} text after {count} lines")
     except OSError as exc:
         errors.append(f"read error after {count} lines: {exc.strerror or exc}")
 

@@ -33,8 +33,9 @@ def normalise_text(s: str) -> str:
     """Clean text for storage: paragraphs separated by exactly one newline, no blank lines."""
     s = unicodedata.normalize("NFC", s.replace("\r\n", "\n").replace("\r", "\n"))
     s = s.translate(_WIDTH_TABLE)
-    # Remaining control characters (C0 and C1) are dropped; newline is the only one we keep.
-    s = "".join(ch for ch in s if ch == "\n" or unicodedata.category(ch) != "Cc")
+    # Remaining control characters (C0 and C1) are dropped; newline is the only one we keep. Lone
+    # surrogates (JSON "\ud800" escapes) go too: they cannot be encoded and would fail the article.
+    s = "".join(ch for ch in s if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
     lines = (_SPACES.sub(" ", line).strip() for line in s.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -100,8 +101,9 @@ _BEIJING = timezone(timedelta(hours=8))
 
 
 def _parse_epoch(value: float) -> str | None:
-    seconds = value / 1000 if value > 1e11 else value  # milliseconds are common in JS-made feeds
     try:
+        value = float(value)  # a JSON integer may be too big for a float: no date, not a crash
+        seconds = value / 1000 if value > 1e11 else value  # milliseconds are common in JS-made feeds
         moment = datetime.fromtimestamp(seconds, tz=_BEIJING)
     except (OverflowError, OSError, ValueError):
         return None
@@ -141,6 +143,9 @@ def stable_id(given_id: Any, url: str | None, title: str, body: str) -> str:
 # -------------------------------------------------------------------------------------- articles
 
 _TEXT_FIELDS = ("title", "body", "channel", "author", "source", "url")
+# Far above any real news article (the largest in our corpus has ~21,000 characters): a bigger
+# "article" is a dump or a concatenation, and would cost seconds per search hit to highlight.
+MAX_ARTICLE_CHARS = 1_000_000
 _TAG_SPLIT = re.compile(r"[,，;；、|]+")
 
 
@@ -172,7 +177,7 @@ def make_article(
     if published_raw is None or isinstance(published_raw, str):
         published = parse_date(published_raw, context_year) if published_raw else None
     elif isinstance(published_raw, (int, float)) and not isinstance(published_raw, bool):
-        published = _parse_epoch(float(published_raw))
+        published = _parse_epoch(published_raw)
     else:
         return problem(f"field 'published' must be a string or a number, got {_type_name(published_raw)}")
 
@@ -184,6 +189,9 @@ def make_article(
     body = normalise_text(fields.get("body") or "")
     if not title and not body:
         return problem("no title and no body")
+    if len(title) + len(body) > MAX_ARTICLE_CHARS:
+        return problem(f"article too large: {len(title) + len(body):,} characters of text "
+                       f"(limit {MAX_ARTICLE_CHARS:,}); split the export into single articles")
     url = (fields.get("url") or "").strip() or None
     return Article(
         id=stable_id(given_id, url, title, body),

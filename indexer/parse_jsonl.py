@@ -15,6 +15,7 @@ from indexer.normalise import make_article
 
 # Record keys we read; anything else in a record is ignored.
 _FIELDS = ("id", "title", "body", "channel", "published", "author", "source", "url")
+_TOO_DEEP = "invalid JSON: nested too deeply to be an article"
 
 
 def parse_jsonl(lines: Iterable[str | bytes], path: str) -> Iterator[Article | Problem]:
@@ -44,6 +45,8 @@ def record_to_article(text: str, path: str, line: int | None) -> Article | Probl
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return Problem(path=path, reason=f"invalid JSON at column {exc.colno}: {_message(exc)}", line=line)
+    except RecursionError:  # e.g. "[[[[..." thousands deep: hostile or corrupt, never an article
+        return Problem(path=path, reason=_TOO_DEEP, line=line)
     return object_to_article(value, path, line)
 
 
@@ -70,6 +73,9 @@ def parse_json_document(text: str, path: str) -> Iterator[Article | Problem]:
             yield from parse_jsonl(text.splitlines(), path)
             return
         yield Problem(path=path, reason=f"invalid JSON at line {exc.lineno} column {exc.colno}: {_message(exc)}")
+        return
+    except RecursionError:
+        yield Problem(path=path, reason=_TOO_DEEP)
         return
     if isinstance(value, list):
         if not value:
