@@ -1,0 +1,116 @@
+"""Related coverage: articles about the same subject as a given article.
+
+The article's keywords (TF-IDF over its own words, computed and stored at index time by
+indexer.enrich.keywords, best first) become a weighted OR query over title and body: the top
+keyword weighs RELATED_TOP_BOOST, the last one 1.0. A candidate must contain at least
+MIN_SHARED_KEYWORDS of them (one shared common word such as a city name is not a subject), the
+article itself and its reprints are left out, and the rest are ranked by BM25F and rendered like
+search hits (highlighting the keywords), with reprints folded as in search results.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from whoosh import query as wq
+
+from search_service.core import collapse_reprints, find_docnum, render_hit
+from search_service.errors import BadParameter, NotFound
+from search_service.index import SearchIndex, Snapshot
+from search_service.match import TEXT_FIELDS, Plan, term_docs
+from search_service.reprints import reprints_of
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+MIN_SHARED_KEYWORDS = 2
+RELATED_TOP_BOOST = 2.0
+
+
+def parse_limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
+    """`limit` as given in a query string or on the command line: a whole number in 1..MAX_LIMIT."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    try:
+        value = int(raw.strip() if isinstance(raw, str) else raw)
+    except ValueError:
+        raise BadParameter("limit", f"`limit` must be a whole number, got {str(raw)[:40]!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise BadParameter("limit", f"`limit` must be in 1..{MAX_LIMIT}, got {value}")
+    return value
+
+
+def keyword_boosts(keywords: Sequence[str]) -> dict[str, float]:
+    """Best keyword RELATED_TOP_BOOST, falling linearly to 1.0 for the last one."""
+    n = len(keywords)
+    if n == 1:
+        return {keywords[0]: RELATED_TOP_BOOST}
+    step = (RELATED_TOP_BOOST - 1.0) / (n - 1) if n > 1 else 0.0
+    return {kw: RELATED_TOP_BOOST - i * step for i, kw in enumerate(keywords)}
+
+
+def keyword_query(keywords: Sequence[str]) -> wq.Query:
+    boosts = keyword_boosts(keywords)
+    return wq.Or([wq.Term(f, kw, boost=boosts[kw]) for kw in keywords for f in TEXT_FIELDS])
+
+
+def candidates(snap: Snapshot, keywords: Sequence[str], exclude: set[int]) -> dict[int, list[str]]:
+    """docnum -> the keywords it contains, for docs sharing enough of them."""
+    shared: dict[int, list[str]] = {}
+    for kw in keywords:
+        for d in term_docs(snap, TEXT_FIELDS, kw):
+            if d not in exclude:
+                shared.setdefault(d, []).append(kw)
+    need = min(MIN_SHARED_KEYWORDS, len(keywords))
+    return {d: kws for d, kws in shared.items() if len(kws) >= need}
+
+
+def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
+    fields = snap.stored(docnum)
+    keywords = (fields.get("keywords") or "").split()
+    exclude = {docnum, *reprints_of(snap, docnum)}
+    found = candidates(snap, keywords, exclude) if keywords else {}
+    ranked: list[tuple[int, float | None]] = []
+    q = keyword_query(keywords) if keywords else None
+    if found and q is not None:
+        results = snap.searcher().search(q, filter=set(found), limit=None)
+        ts = snap.ts
+        scored = {docnum_: score for score, docnum_ in results.top_n}
+        ranked = sorted(((d, scored.get(d, 0.0)) for d in found), key=lambda kv: (-kv[1], -ts[kv[0]], kv[0]))
+    entries = collapse_reprints(snap, ranked)
+    p = Plan(docs=frozenset(found), scoring=q, words=set(keywords))
+    hits = []
+    for d, score, others in entries[:limit]:
+        hit = render_hit(snap, p, d, score)
+        hit["matched_keywords"] = found[d]
+        hit["duplicates"] = len(others)
+        hit["duplicate_ids"] = [snap.stored(o).get("id") for o in others]
+        hits.append(hit)
+    return {
+        "ok": True,
+        "article_id": fields.get("id"),
+        "title": fields.get("title"),
+        "keywords": keywords,
+        "excluded_reprints": [snap.stored(d).get("id") for d in sorted(exclude - {docnum})],
+        "total": len(entries),
+        "limit": limit,
+        "hits": hits,
+        "generation": snap.gen.name,
+    }
+
+
+def related(index: SearchIndex, article_id: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Related articles of `article_id` as a search-like envelope; NotFound for an unknown id."""
+    limit = parse_limit(limit)
+    snap = index.snapshot()
+    docnum = find_docnum(snap, article_id)
+    if docnum is None:
+        raise NotFound(f"no article with id {article_id!r}: search for it with /api/search?q=...")
+    return snap.results.get_or(("related", article_id, limit), lambda: _related(snap, docnum, limit))
+
+
+def related_from_args(index: SearchIndex, article_id: str, args: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The HTTP edge's parameters (name -> list of values): only `limit`, given at most once."""
+    values = args.get("limit") or []
+    if len(values) > 1:
+        raise BadParameter("limit", "`limit` may be given only once")
+    return related(index, article_id, parse_limit(values[0] if values else None))
