@@ -164,4 +164,5 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[str], ud
         "duplicates": report.duplicates,
         "sources": [str(Path(s).resolve()) for s in sources],
         "userdict_sha1": file_sha1(udict),
+        "userdict": str(udict.resolve()) if udict is not None else None,
     })

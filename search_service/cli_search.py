@@ -7,6 +7,7 @@ with status 1 and one clear message, never a traceback.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -121,15 +122,15 @@ def write_jsonl(hits: Iterable[dict[str, Any]]) -> None:
 
 
 def write_csv(hits: Iterable[dict[str, Any]]) -> None:
-    stream = click.get_text_stream("stdout")
-    writer = csv.writer(stream, lineterminator="\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for hit in hits:
         row = export_row(hit)
         row["duplicate_ids"] = " ".join(row.get("duplicate_ids") or [])
         row["keywords"] = " ".join(row.get("keywords") or [])
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
-    stream.flush()
+    click.echo(buffer.getvalue(), nl=False)
 
 
 def write_table(hits: list[dict[str, Any]], first_number: int) -> None:

@@ -139,7 +139,19 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     }
     if params.facet_interval:
         result["histogram"] = facet_mod.histogram(snap, docs, params.facet_interval)
+    from search_service.suggest import SUGGEST_BELOW, did_you_mean
+
+    if total < SUGGEST_BELOW:  # little or nothing found: offer a corrected query that finds more
+        result["suggestion"] = did_you_mean(snap, params.q, total, lambda q: count_results(snap, q, params))
     return result
+
+
+def count_results(snap: Snapshot, q: str, params: SearchParams) -> int:
+    """What `total` would be for query `q` with the filters and collapsing of `params`."""
+    from search_service.match import evaluate
+
+    docs = facet_mod.apply(evaluate(snap, parse_query(q)), facet_mod.filter_sets(snap, params))
+    return collapse_page(snap, [], docs, 0)[1] if params.collapse else len(docs)
 
 
 def find_docnum(snap: Snapshot, article_id: str) -> int | None:

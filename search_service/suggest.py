@@ -1,0 +1,314 @@
+"""Suggestions while typing and "did you mean" corrections (library; no Flask at import time).
+
+Built lazily once per Snapshot (``snap.cached``) from what the index already holds:
+
+- words: the terms of the ``title`` and ``keywords`` fields (from the term lexicons, so no stored
+  document is read), weighted by how many articles use them (keywords count double);
+- titles: the stored titles of the newest MAX_TITLES articles, newest first;
+- frequent queries from the query log, passed in per call (they change between snapshots).
+
+Matching is by prefix of the folded text (so traditional, full-width and upper-case input match)
+and, for Latin-letter input, by prefix of the words' pinyin and pinyin initials (``zfb`` and
+``zhifu`` -> 支付宝). Prefix lookups are binary searches over sorted keys, so a call costs
+well under a millisecond after the build.
+
+"Did you mean" rewrites the plain words of a query that finds little: Chinese runs are scanned for
+windows whose pinyin (tones ignored, so 支付包 -> 支付宝) equals a known word's, falling back to
+common fuzzy pairs (zh/z, ch/c, sh/s, n/l, -ng/-n); a query typed in pinyin (``zhifubao``) maps to
+the word. Input is folded first, so traditional input is corrected to the simplified word. A
+correction is offered only when it finds more than the original (the caller counts).
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import re
+import time
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from indexer.analysis import fold_text, is_han
+
+log = logging.getLogger(__name__)
+
+SUGGEST_BELOW = 3        # offer a correction when a query finds fewer results than this
+MAX_TITLES = 50_000      # titles kept for suggestions (newest first)
+MAX_PREFIX_CHARS = 50
+MAX_WINDOW = 6           # longest run of characters replaced as one word
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_PINYIN_INPUT = re.compile(r"[a-z]+")
+_PLAIN_TOKEN = re.compile(r"[^\s\"():\-][^\s\"():]*")
+_OPERATORS = frozenset({"OR", "AND", "NOT"})
+_FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^sh"), "s"),
+          (re.compile(r"^l"), "n"), (re.compile(r"ng$"), "n"))
+TIER_QUERY, TIER_WORD, TIER_TITLE = 3e9, 2e9, 1e9
+
+
+# -- pinyin ---------------------------------------------------------------------------------
+_pinyin_cache: dict[str, tuple[str, ...]] = {}  # shared by all snapshots: words outlive them
+
+
+def syllables(text: str) -> tuple[str, ...]:
+    """Toneless pinyin of a folded Chinese run, one syllable per character (phrase-aware)."""
+    got = _pinyin_cache.get(text)
+    if got is None:
+        from pypinyin import lazy_pinyin
+
+        got = tuple(s.lower() for s in lazy_pinyin(text))
+        if len(_pinyin_cache) > 500_000:
+            _pinyin_cache.clear()
+        _pinyin_cache[text] = got
+    return got
+
+
+def _keys(word: str) -> tuple[str, str]:
+    """(joined pinyin, initials) of a word; Latin parts stay as they are."""
+    parts = [s.replace(" ", "") for s in syllables(word)]
+    return "".join(parts), "".join(p[:1] for p in parts)
+
+
+def fuzzy(syls: Sequence[str]) -> tuple[str, ...]:
+    out = []
+    for s in syls:
+        for pattern, repl in _FUZZY:
+            s = pattern.sub(repl, s)
+        out.append(s)
+    return tuple(out)
+
+
+# -- data -----------------------------------------------------------------------------------
+class PrefixIndex:
+    """Sorted keys with the id of what each key belongs to; prefix search by bisection."""
+
+    def __init__(self, pairs: list[tuple[str, int]]) -> None:
+        pairs.sort()
+        self.keys = [k for k, _ in pairs]
+        self.ids = [i for _, i in pairs]
+
+    def with_prefix(self, prefix: str) -> list[int]:
+        lo = bisect_left(self.keys, prefix)
+        hi = bisect_left(self.keys, prefix + "\U0010ffff", lo)
+        return self.ids[lo:hi]
+
+
+@dataclass
+class SuggestData:
+    texts: list[str]
+    scores: list[float]
+    by_text: PrefixIndex
+    by_pinyin: PrefixIndex
+    by_initials: PrefixIndex
+    vocab: dict[str, float]                                # folded word -> weight
+    homophones: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    fuzzy_homophones: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    by_joined: dict[str, list[str]] = field(default_factory=dict)
+    build_ms: float = 0.0
+
+
+def _useful(word: str) -> bool:
+    return len(word) >= 2 and any(is_han(c) or c.isalpha() for c in word)
+
+
+def _word_weights(reader: Any) -> dict[str, float]:
+    weights: dict[str, float] = defaultdict(float)
+    names = set(reader.schema.names())
+    for fieldname, factor in (("keywords", 2.0), ("title", 1.0)):
+        if fieldname not in names:
+            continue
+        for term, info in reader.iter_field(fieldname):
+            word = term.decode("utf-8") if isinstance(term, bytes) else term
+            if _useful(word):
+                weights[word] += factor * info.doc_frequency()
+    return weights
+
+
+def build(snap: Any) -> SuggestData:
+    started = time.perf_counter()
+    reader = snap.searcher().reader()
+    vocab = dict(_word_weights(reader))
+    texts: list[str] = []
+    scores: list[float] = []
+    text_pairs: list[tuple[str, int]] = []
+    pinyin_pairs: list[tuple[str, int]] = []
+    initial_pairs: list[tuple[str, int]] = []
+    homophones: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    fuzzy_homophones: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    by_joined: dict[str, list[str]] = defaultdict(list)
+    for word, weight in sorted(vocab.items(), key=lambda kv: (-kv[1], kv[0])):
+        i = len(texts)
+        texts.append(word)
+        scores.append(TIER_WORD + weight)
+        text_pairs.append((word, i))
+        if any(is_han(c) for c in word):
+            joined, initials = _keys(word)
+            pinyin_pairs.append((joined, i))
+            initial_pairs.append((initials, i))
+            by_joined[joined].append(word)
+            if _HAN_RUN.fullmatch(word):
+                syls = syllables(word)
+                homophones[syls].append(word)
+                fuzzy_homophones[fuzzy(syls)].append(word)
+    # Titles: newest first; the folded column already holds each folded title.
+    ts, folded = snap.ts, snap.folded
+    docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:MAX_TITLES]
+    for rank, d in enumerate(docs):
+        title = (snap.stored(d).get("title") or "").strip()
+        if not title:
+            continue
+        key = folded[d].split("\n", 1)[0] if folded[d] else fold_text(title)
+        text_pairs.append((" ".join(key.split()), len(texts)))
+        texts.append(title)
+        scores.append(TIER_TITLE + (len(docs) - rank))
+    data = SuggestData(texts, scores, PrefixIndex(text_pairs), PrefixIndex(pinyin_pairs),
+                       PrefixIndex(initial_pairs), vocab, dict(homophones), dict(fuzzy_homophones),
+                       dict(by_joined))
+    data.build_ms = round((time.perf_counter() - started) * 1000, 1)
+    log.info("suggestions built in %.0f ms: %d words, %d titles", data.build_ms, len(vocab), len(docs))
+    return data
+
+
+def suggest_data(snap: Any) -> SuggestData:
+    return snap.cached("suggest", lambda: build(snap))
+
+
+# -- suggestions while typing ---------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _prepared(frequent: tuple[tuple[str, int], ...]) -> list[tuple[str, str, str, str, int]]:
+    out = []
+    for q, n in frequent:
+        f = " ".join(fold_text(q).split())
+        joined, initials = _keys(f.replace(" ", ""))
+        out.append((q, f, joined.lower(), initials.lower(), n))
+    return out
+
+
+def normalise_prefix(text: str) -> str:
+    return " ".join(fold_text(text[:MAX_PREFIX_CHARS]).split())
+
+
+def suggest(snap: Any, text: str, limit: int = 8,
+            frequent: Sequence[tuple[str, int]] = ()) -> list[str]:
+    """Up to `limit` completions for what the reader has typed so far, best first."""
+    prefix = normalise_prefix(text)
+    if not prefix:
+        return []
+    data = suggest_data(snap)
+    letters = prefix.replace(" ", "").replace("'", "")
+    as_pinyin = bool(_PINYIN_INPUT.fullmatch(letters))
+    candidates: dict[str, tuple[str, float]] = {}
+
+    def offer(display: str, score: float) -> None:
+        key = display.lower()
+        if key not in candidates or candidates[key][1] < score:
+            candidates[key] = (display, score)
+
+    for q, f, joined, initials, n in _prepared(tuple(frequent)):
+        if f.startswith(prefix) or (as_pinyin and (joined.startswith(letters) or initials.startswith(letters))):
+            offer(q, TIER_QUERY + n)
+    ids = data.by_text.with_prefix(prefix)
+    if as_pinyin:
+        ids = ids + data.by_pinyin.with_prefix(letters) + data.by_initials.with_prefix(letters)
+    for i in heapq.nlargest(limit * 3, set(ids), key=data.scores.__getitem__):
+        offer(data.texts[i], data.scores[i])
+    ranked = sorted(candidates.values(), key=lambda ds: (-ds[1], ds[0]))
+    return [display for display, _ in ranked[:limit]]
+
+
+# -- did you mean ---------------------------------------------------------------------------
+def _best(words: list[str] | None, exclude: str) -> list[str]:
+    return [w for w in (words or []) if w != exclude][:2]
+
+
+def _correct_run(data: SuggestData, run: str) -> list[str]:
+    """Corrections of one Chinese run (best first), or [] when nothing looks mistyped."""
+    syls = syllables(run)
+    if len(syls) != len(run):
+        return []
+    out: list[str] = []
+    alternates: list[tuple[int, str, str]] = []  # (position in out, second choice, window)
+    i, changed = 0, False
+    while i < len(run):
+        for length in range(min(MAX_WINDOW, len(run) - i), 1, -1):
+            window, key = run[i:i + length], syls[i:i + length]
+            if window in data.vocab:
+                out.append(window)
+                break
+            choices = _best(data.homophones.get(key), window) or _best(data.fuzzy_homophones.get(fuzzy(key)), window)
+            if choices:
+                out.append(choices[0])
+                if len(choices) > 1:
+                    alternates.append((len(out) - 1, choices[1], window))
+                changed = True
+                break
+        else:
+            length = 1
+            out.append(run[i])
+        i += length
+    if not changed:
+        return []
+    results = ["".join(out)]
+    for pos, second, _window in alternates[:2]:
+        results.append("".join(out[:pos] + [second] + out[pos + 1:]))
+    return results
+
+
+def _correct_token(data: SuggestData, token: str) -> list[str]:
+    folded = fold_text(token)
+    if folded in data.vocab:
+        return []
+    if _PINYIN_INPUT.fullmatch(folded) and len(folded) >= 4:
+        return data.by_joined.get(folded, [])[:2]
+    pieces: list[list[str]] = []  # alternatives per piece, the piece as typed (folded) last
+    pos = 0
+    for m in _HAN_RUN.finditer(folded):
+        pieces.append([folded[pos:m.start()]])
+        pieces.append(_correct_run(data, m.group()) + [m.group()])
+        pos = m.end()
+    pieces.append([folded[pos:]])
+    if all(len(p) == 1 for p in pieces):
+        return []
+    out = ["".join(p[0] for p in pieces)]
+    for i, p in enumerate(pieces):
+        for alt in p[1:-1]:  # second choices, one piece at a time
+            out.append("".join(alt if j == i else q[0] for j, q in enumerate(pieces)))
+    return out
+
+
+def corrections(data: SuggestData, q: str, limit: int = 4) -> list[str]:
+    """Rewrites of `q` with its plain words corrected, best first (syntax tokens are kept)."""
+    tokens = q.split()
+    options: list[list[str]] = []
+    for tok in tokens:
+        plain = _PLAIN_TOKEN.fullmatch(tok) and tok not in _OPERATORS
+        options.append(_correct_token(data, tok) if plain else [])
+    if not any(options):
+        return []
+    out = [" ".join(opts[0] if opts else tok for tok, opts in zip(tokens, options))]
+    for i, opts in enumerate(options):  # one token changed at a time, also second choices
+        for alt in opts:
+            out.append(" ".join(alt if j == i else t for j, t in enumerate(tokens)))
+    return list(dict.fromkeys(c for c in out if c != q))[:limit]
+
+
+def did_you_mean(snap: Any, q: str, total: int, count: Callable[[str], int]) -> dict[str, Any] | None:
+    """{"q", "total"} for the correction of `q` that finds the most (and more than `total`), or
+    None. `count(query)` returns how many results a query would find with the same filters."""
+    if total >= SUGGEST_BELOW:
+        return None
+    best: tuple[str, int] | None = None
+    for candidate in corrections(suggest_data(snap), q):
+        n = count(candidate)
+        if n > total and (best is None or n > best[1]):
+            best = (candidate, n)
+    return {"q": best[0], "total": best[1]} if best else None
+
+
+def init_app(app: Any) -> None:
+    """The HTTP edge (/api/suggest, /api/hot and the query log) lives in suggest_api."""
+    from search_service import suggest_api
+
+    suggest_api.init_app(app)
