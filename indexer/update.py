@@ -1,0 +1,326 @@
+"""Incremental changes to the live generation: upsert by id, delete by id, merge segments.
+
+Every run takes the writer lock, writes into the live generation and ends in one Whoosh commit
+(a new TOC file, renamed into place), so readers see all of a run's changes or none of them, and
+a kill -9 before the commit leaves the previous commit intact. Files a commit supersedes are kept
+for GRACE_SECONDS (service processes may still be reading the previous commit) and removed by a
+later writer or `news-search gc`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, LockError
+from whoosh.writing import SegmentWriter
+
+from indexer import analysis, ingest
+from indexer.build import USERDICT_NAME, analysed_documents, file_sha1, find_userdict
+from indexer.enrich import content_hash
+from indexer.errors import IndexMissing, WriterBusy
+from indexer.model import Article, Problem
+from indexer.schema import SCHEMA_VERSION
+from indexer.store import Generation, IndexStore
+
+GRACE_SECONDS = 60.0
+INDEX_NAME = "MAIN"
+_TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
+_SEGMENT_RE = re.compile(r"^(MAIN_[0-9a-z]+)\.")
+
+
+@dataclass
+class UpdateReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    not_found: int = 0
+    duplicates: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    duplicate_of: list[tuple[str, str]] = field(default_factory=list)  # (origin, id)
+    not_found_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    recovered_from: dict[str, Any] | None = None
+    generation: str = ""
+    documents: int = 0
+    seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.deleted
+
+    @property
+    def done(self) -> int:
+        """Inputs handled so far (progress)."""
+        return self.added + self.updated + self.unchanged + self.skipped + self.duplicates
+
+    def counts(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("added", "updated", "unchanged", "skipped", "deleted", "not_found", "duplicates")}
+
+
+ProgressFn = Callable[[UpdateReport], None]
+
+
+class GentleWriter(SegmentWriter):
+    """A SegmentWriter whose commit leaves superseded files in place (see clean_superseded)."""
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
+
+
+def open_writer(gen: Generation, wait: float, limitmb: int = 128) -> tuple[Any, GentleWriter]:
+    """Our writer lock is held already; Whoosh's own lock guards against writers that bypass it."""
+    ix = whoosh_index.open_dir(str(gen.path))
+    try:
+        return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb)
+    except LockError:
+        raise WriterBusy(
+            f"the Whoosh write lock of {gen.path} is held by another process (one not using "
+            f"news-search's writer lock); retry later or with a longer --wait"
+        ) from None
+
+
+def clean_superseded(path: Path, grace: float = GRACE_SECONDS) -> int:
+    """Remove TOCs and segment files no commit of the last `grace` seconds uses, and leftovers of
+    killed writers (temporary TOCs and pool directories). Call holding the writer lock. Returns bytes freed."""
+    storage = FileStorage(str(path))
+    names = os.listdir(path)
+    now = time.time()
+    latest = TOC._latest_generation(storage, INDEX_NAME)
+    keep_tocs = {latest}
+    for name in names:
+        m = _TOC_RE.match(name)
+        if m and now - os.stat(path / name).st_mtime < grace:
+            keep_tocs.add(int(m.group(1)))
+    referenced: set[str] = set()
+    for gen in keep_tocs:
+        try:
+            referenced |= {s.segment_id() for s in TOC.read(storage, INDEX_NAME, gen=gen).segments}
+        except (OSError, ValueError):
+            continue
+    freed = 0
+    for name in names:
+        target = path / name
+        toc = _TOC_RE.match(name)
+        seg = _SEGMENT_RE.match(name)
+        stale = ((toc is not None and int(toc.group(1)) not in keep_tocs)
+                 or (toc is None and name.startswith(f"_{INDEX_NAME}_") and ".toc." in name)  # temp TOC
+                 or (seg is not None and seg.group(1) not in referenced)
+                 or name.endswith(".tmp"))
+        if not stale:
+            continue
+        try:
+            if target.is_dir():
+                freed += sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                freed += target.stat().st_size
+                target.unlink()
+        except OSError:
+            continue
+    return freed
+
+
+def live_files(path: Path) -> tuple[int, int]:
+    """(segments, bytes) of the latest commit: its TOC and the files of its segments."""
+    storage = FileStorage(str(path))
+    toc = TOC.read(storage, INDEX_NAME)
+    ids = {s.segment_id() for s in toc.segments}
+    size = 0
+    for name in os.listdir(path):
+        seg = _SEGMENT_RE.match(name)
+        if (seg and seg.group(1) in ids) or name == f"_{INDEX_NAME}_{toc.generation}.toc":
+            size += (path / name).stat().st_size
+    return len(toc.segments), size
+
+
+def _live_generation(store: IndexStore, report: UpdateReport | None = None) -> Generation:
+    gen = store.require_current()
+    meta = gen.meta()
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise IndexMissing(
+            f"the live generation {gen.name} was built with schema version {meta.get('schema_version')}, "
+            f"this version writes {SCHEMA_VERSION}: run `news-search rebuild` instead of updating it"
+        )
+    if report is not None:
+        # Keep the generation's own dictionary: every article of a generation is segmented alike.
+        analysis.load_userdict(gen.path / USERDICT_NAME)
+        if file_sha1(find_userdict(store.root, None)) not in (None, meta.get("userdict_sha1")):
+            report.notes.append(
+                f"{store.root / USERDICT_NAME} changed since {gen.name} was built; updated articles were "
+                f"segmented with the dictionary of {gen.name}: run `news-search rebuild` to apply the new one")
+    return gen
+
+
+def _finish(store: IndexStore, gen: Generation, report: UpdateReport, writer: GentleWriter,
+            grace: float) -> None:
+    if report.changed:
+        writer.commit()
+    else:
+        writer.cancel()
+    clean_superseded(gen.path, grace)
+    report.documents = whoosh_index.open_dir(str(gen.path)).doc_count()
+    if report.changed or gen.meta().get("documents") != report.documents:
+        store.update_meta(gen, documents=report.documents,
+                          updated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          last_update=report.counts())
+    report.generation = gen.name
+    report.seconds = time.monotonic() - report.started
+
+
+def _delete_ids(writer: GentleWriter, searcher: Any, ids: Iterable[str], report: UpdateReport) -> None:
+    for doc_id in dict.fromkeys(i.strip() for i in ids):
+        if not doc_id:
+            continue
+        if searcher.document_number(id=doc_id) is None:
+            report.not_found += 1
+            report.not_found_ids.append(doc_id)
+        else:
+            writer.delete_by_term("id", doc_id, searcher=searcher)
+            report.deleted += 1
+
+
+def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.0, procs: int = 1,
+           progress: ProgressFn | None = None, delete_ids: Iterable[str] = (),
+           grace: float = GRACE_SECONDS) -> UpdateReport:
+    """Upsert the articles of `sources` into the live generation by id; unchanged ones (same
+    content hash) are left alone. The first of several inputs with one id wins, as in rebuild."""
+    ingest.check_sources(sources)
+    store = IndexStore(index_dir)
+    report = UpdateReport()
+    with store.writer_lock(wait=wait, action="update") as lock:
+        report.recovered_from = lock.recovered_from
+        gen = _live_generation(store, report)
+        ix, writer = open_writer(gen, wait)
+        try:
+            with ix.searcher() as searcher:
+                existing: set[str] = set()
+                pending = _changed_articles(ingest.iter_inputs(sources), searcher, existing, report)
+                last = 0.0
+                for doc in analysed_documents(pending, procs):
+                    if isinstance(doc, Problem):
+                        report.problems.append(doc)
+                        report.skipped += 1
+                        continue
+                    doc.pop("__origin", None)
+                    if doc["id"] in existing:
+                        writer.update_document(**doc)
+                        report.updated += 1
+                    else:
+                        writer.add_document(**doc)
+                        report.added += 1
+                    if progress and time.monotonic() - last > 0.2:
+                        progress(report)
+                        last = time.monotonic()
+                _delete_ids(writer, searcher, delete_ids, report)
+            if progress:
+                progress(report)
+            _finish(store, gen, report, writer, grace)
+        except BaseException:
+            if not writer.is_closed:
+                writer.cancel()
+            raise
+    return report
+
+
+def _changed_articles(items: Iterable[Article | Problem], searcher: Any, existing: set[str],
+                      report: UpdateReport) -> list[Article | Problem]:
+    """Compare before analysing: unchanged articles cost a lookup and a hash, not a segmentation."""
+    seen: set[str] = set()
+    out: list[Article | Problem] = []
+    for item in items:
+        if isinstance(item, Problem):
+            out.append(item)
+            continue
+        if item.id in seen:
+            report.duplicates += 1
+            report.duplicate_of.append((item.origin, item.id))
+            continue
+        seen.add(item.id)
+        docnum = searcher.document_number(id=item.id)
+        if docnum is not None:
+            if searcher.stored_fields(docnum).get("content_hash") == content_hash(item):
+                report.unchanged += 1
+                continue
+            existing.add(item.id)
+        out.append(item)
+    return out
+
+
+def delete(ids: Iterable[str], index_dir: str | os.PathLike, *, wait: float = 0.0,
+           grace: float = GRACE_SECONDS) -> UpdateReport:
+    store = IndexStore(index_dir)
+    report = UpdateReport()
+    with store.writer_lock(wait=wait, action="delete") as lock:
+        report.recovered_from = lock.recovered_from
+        gen = _live_generation(store)
+        ix, writer = open_writer(gen, wait)
+        try:
+            with ix.searcher() as searcher:
+                _delete_ids(writer, searcher, ids, report)
+            _finish(store, gen, report, writer, grace)
+        except BaseException:
+            if not writer.is_closed:
+                writer.cancel()
+            raise
+    return report
+
+
+def read_id_file(path: str | os.PathLike) -> list[str]:
+    """One id per line; blank lines and lines starting with # are ignored."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def optimize(index_dir: str | os.PathLike, *, wait: float = 0.0, grace: float = GRACE_SECONDS) -> dict[str, Any]:
+    """Merge the live generation's segments into one."""
+    store = IndexStore(index_dir)
+    with store.writer_lock(wait=wait, action="optimize") as lock:
+        gen = _live_generation(store)
+        segments_before, bytes_before = live_files(gen.path)
+        started = time.monotonic()
+        _ix, writer = open_writer(gen, wait, limitmb=256)
+        writer.commit(optimize=True)
+        segments_after, bytes_after = live_files(gen.path)
+        clean_superseded(gen.path, grace)
+    return {
+        "generation": gen.name,
+        "segments_before": segments_before,
+        "segments_after": segments_after,
+        "bytes_before": bytes_before,
+        "bytes_after": bytes_after,
+        "seconds": round(time.monotonic() - started, 2),
+        "recovered_from": lock.recovered_from,
+    }
+
+
+def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_previous: bool = True,
+                    grace: float = GRACE_SECONDS) -> dict[str, Any]:
+    """Remove unused generations (see IndexStore.collect) and superseded files of the live one."""
+    store = IndexStore(index_dir)
+    with store.writer_lock(wait=wait, action="gc") as lock:
+        removed, in_use = store.collect(keep_previous)
+        live = store.current()
+        freed = clean_superseded(live.path, grace) if live is not None and live.is_complete() else 0
+    return {"removed": removed, "in_use": in_use, "freed_bytes": freed, "recovered_from": lock.recovered_from,
+            "current": live.name if live else None,
+            "previous": store.previous().name if store.previous() else None}
+
+
+def rollback(index_dir: str | os.PathLike, *, wait: float = 0.0) -> dict[str, Any]:
+    store = IndexStore(index_dir)
+    with store.writer_lock(wait=wait, action="rollback") as lock:
+        live, previous = store.rollback()
+    return {"current": live.name, "previous": previous.name, "built_at": live.meta().get("built_at"),
+            "recovered_from": lock.recovered_from}
