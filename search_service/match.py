@@ -98,8 +98,9 @@ def leaf_docs(snap: Snapshot, leaf: Words | Quoted) -> frozenset[int]:
     if isinstance(leaf, Quoted):
         return substring_docs(snap, normalise_needle(leaf.text), title_only)
     units = synonym_units(snap, _leaf_words(snap, leaf.text))
-    if not units:
-        return frozenset()
+    if not units:  # punctuation only (e.g. `&`): nothing to segment, so an exact substring
+        needle = normalise_needle(leaf.text)
+        return substring_docs(snap, needle, title_only) if needle else frozenset()
     result = _unit_set(snap, units[0], title_only)
     for unit in units[1:]:
         if not result:
@@ -182,6 +183,8 @@ def plan(snap: Snapshot, node: Node) -> Plan:
             strings.add(normalise_needle(leaf.text))
             continue
         ws = _leaf_words(snap, leaf.text)
+        if not ws:  # punctuation only: matched (and marked) as a substring, see leaf_docs
+            strings.add(normalise_needle(leaf.text))
         if len(ws) > 1:
             # Contiguous occurrences of the whole query rank above scattered words, and are marked.
             whole = normalise_needle("".join(leaf.text.split()))

@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 FIELDS = ("title", "author", "source", "channel")
 
 _TOKEN_RE = re.compile(
-    r'(?P<field>(?:title|author|source|channel):)?(?P<neg>-)?(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s()"]+))'
+    # `-title:广告` and `title:-广告` both exclude; the minus may come before or after the prefix.
+    r'(?P<neglp>-\()|(?P<neg0>-)?(?P<field>(?:title|author|source|channel):)?(?P<neg>-)?(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s()"]+))'
     r'|(?P<lp>\()|(?P<rp>\))|(?P<stray>")|(?P<space>\s+)',
     re.IGNORECASE,
 )
+
+_WORDISH = re.compile(r"\w")
 
 
 @dataclass
@@ -72,13 +75,15 @@ def _lex(text: str) -> list[tuple[str, str | None, bool, str]]:
             continue
         if m.group("stray"):
             raise _Syntax("unbalanced quote")
-        if m.group("lp"):
+        if m.group("neglp"):  # -( ... ): exclude a group
+            out += [("not", None, False, "-"), ("lp", None, False, "(")]
+        elif m.group("lp"):
             out.append(("lp", None, False, "("))
         elif m.group("rp"):
             out.append(("rp", None, False, ")"))
         else:
             fld = (m.group("field") or "")[:-1].lower() or None
-            neg = bool(m.group("neg"))
+            neg = bool(m.group("neg0") or m.group("neg"))
             if m.group("quoted") is not None:
                 out.append(("quoted", fld, neg, m.group("quoted")))
             else:
@@ -89,6 +94,8 @@ def _lex(text: str) -> list[tuple[str, str | None, bool, str]]:
                     continue
                 elif word == "NOT" and not fld and not neg:
                     out.append(("not", None, False, word))
+                elif not _WORDISH.search(word):
+                    continue  # a lone dash or other punctuation between words means nothing
                 else:
                     out.append(("word", fld, neg, word))
     return out
@@ -154,6 +161,8 @@ def parse_query(text: str) -> Node:
         plain = re.sub(r'[()"]|\b(?:OR|AND|NOT)\b', " ", text)
         parts = [p.lstrip("-") for p in plain.split()]
         parts = [p for p in parts if p]
+        if any(_WORDISH.search(p) for p in parts):
+            parts = [p for p in parts if _WORDISH.search(p)]
         if not parts:
             return Words(text.strip(' ()"') or text)
         return Words(" ".join(parts)) if len(parts) == 1 else And([Words(p) for p in parts])
