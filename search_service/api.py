@@ -34,7 +34,7 @@ def error_response(status: int, code: str, message: str, **extra: Any):
 def run_search(args: Any) -> dict[str, Any]:
     """Validate and search; shared with the HTML page and the feed."""
     params = parse_search_params(args)
-    result = core.search(index(), params)
+    result = core.search(index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     hook = current_app.extensions.get("news_search_after_search")
     if hook is not None:
         hook(params, result)
@@ -93,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         status = exc.code or 500
         code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
-                429: "rate_limited"}.get(status, "http_error")
+                414: "uri_too_long", 429: "rate_limited"}.get(status, "http_error")
         message = {404: "no such endpoint: see /api/openapi.json for what this service offers",
                    405: f"method {request.method} is not allowed here: use GET"}.get(status, exc.description or "")
         if _wants_json():

@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
         RATELIMIT_ENABLED=False,
         RATELIMIT_DEFAULT="120 per minute",
+        SEARCH_TIME_LIMIT_MS=2000,  # a search out of time answers what it found, "timed_out": true
         QUERY_LOG=True,
     )
     app.config.from_prefixed_env("NEWS_SEARCH")  # e.g. NEWS_SEARCH_INDEX_DIR
@@ -41,6 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     api.register_error_handlers(app)
+    from search_service import limits
+
+    limits.init_app(app)  # rate limiting, request size caps (limits.py)
     for name in OPTIONAL_BLUEPRINTS:
         try:
             module = importlib.import_module(name)

@@ -9,7 +9,7 @@ import math
 import time
 from typing import Any
 
-from search_service import facets as facet_mod
+from search_service import deadline, facets as facet_mod
 from search_service.errors import NotFound
 from search_service.highlight import highlight_title, page_spans, posting_spans, snippet, substring_spans
 from search_service.index import SearchIndex, Snapshot
@@ -97,12 +97,26 @@ def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: 
     return out, total
 
 
-def search(index: SearchIndex, params: SearchParams) -> dict[str, Any]:
+def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None = None) -> dict[str, Any]:
+    """Search; with `time_limit_ms`, a query that runs out of time returns the results found so
+    far with "timed_out": true (a subset of the full results, possibly ranked approximately)."""
     started = time.perf_counter()
     snap = index.snapshot()
     key = params.cache_key()
-    result = snap.results.get_or(key, lambda: _search(snap, params))
+
+    def run() -> dict[str, Any]:
+        result = _search(snap, params)
+        if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
+            raise deadline.Partial(result)
+        return result
+
+    with deadline.budget(time_limit_ms) as b:
+        try:
+            result = snap.results.get_or(key, run)
+        except deadline.Partial as partial:
+            result = partial.value
     out = dict(result)
+    out["timed_out"] = b.timed_out
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
 
@@ -141,7 +155,8 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
         result["histogram"] = facet_mod.histogram(snap, docs, params.facet_interval)
     from search_service.suggest import SUGGEST_BELOW, did_you_mean
 
-    if total < SUGGEST_BELOW:  # little or nothing found: offer a corrected query that finds more
+    # Little or nothing found: offer a corrected query that finds more (not when out of time).
+    if total < SUGGEST_BELOW and not deadline.timed_out():
         result["suggestion"] = did_you_mean(snap, params.q, total, lambda q: count_results(snap, q, params))
     return result
 

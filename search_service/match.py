@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from indexer.analysis import fold_text, words
+from search_service import deadline
 from search_service.index import Snapshot
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
 from search_service.synonyms import extra_stop_words, units as synonym_units
@@ -58,9 +59,16 @@ def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> fro
         live = snap.live_docs
         texts = snap.folded
         if title_only:
-            return frozenset(d for d in live if needle in texts[d].split("\n", 1)[0])
-        return frozenset(d for d in live if needle in texts[d])
-    return snap.term_docs.get_or(("s", title_only, needle), make)
+            found, complete = deadline.scan(live, lambda d: needle in texts[d].split("\n", 1)[0])
+        else:
+            found, complete = deadline.scan(live, lambda d: needle in texts[d])
+        if not complete:  # out of time (deadline.py): use what was found, never cache it
+            raise deadline.Partial(frozenset(found))
+        return frozenset(found)
+    try:
+        return snap.term_docs.get_or(("s", title_only, needle), make)
+    except deadline.Partial as partial:
+        return partial.value
 
 
 def channel_docs(snap: Snapshot, value: str) -> frozenset[int]:
@@ -137,7 +145,11 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     if isinstance(node, (Words, Quoted)):
         return leaf_docs(snap, node)
     if isinstance(node, Not):
-        return snap.live_docs - evaluate(snap, node.node)
+        cut = deadline.cuts()
+        excluded = evaluate(snap, node.node)
+        # A cut-short exclusion would let through what it should remove: partial results stay a
+        # subset of the true ones, so an exclusion evaluated out of time excludes everything.
+        return frozenset() if deadline.cuts() > cut else snap.live_docs - excluded
     if isinstance(node, Or):
         out: frozenset[int] = frozenset()
         for child in node.nodes:
@@ -151,7 +163,10 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
         if not result:
             return result
     for child in negatives:
+        cut = deadline.cuts()
         result = result - evaluate(snap, child)
+        if deadline.cuts() > cut:  # as for Not above: never return what an exclusion missed
+            return frozenset()
     return result
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from indexer.schema import TITLE_BOOST
+from search_service import deadline
 from search_service.index import Snapshot
 
 K1 = 1.2
@@ -119,8 +120,12 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
     scores = bm25(snap, terms)[arr] if terms else np.zeros(len(arr))
     if contiguous and len(arr):
         texts = snap.folded
-        bonus = np.fromiter((CONTIGUOUS_BONUS if any(n in texts[d] for n in contiguous) else 1.0
-                             for d in arr.tolist()), dtype=np.float64, count=len(arr))
+        # Under a time limit (deadline.py) documents past the deadline get no bonus: the ranking
+        # is then approximate, and the search says so ("timed_out").
+        hits, _complete = deadline.scan(arr.tolist(), lambda d: any(n in texts[d] for n in contiguous))
+        bonus = np.ones(len(arr), dtype=np.float64)
+        if hits:
+            bonus[np.isin(arr, np.asarray(hits, dtype=np.int64))] = CONTIGUOUS_BONUS
         scores = scores * bonus
     scores = scores * freshness(snap)[arr]
     idx = np.lexsort((arr, -ts, -scores))
