@@ -1,0 +1,171 @@
+"""The reader-facing search page (Simplified Chinese), the Atom feed per query and the OpenSearch
+description. A thin edge: validation is params.parse_search_params, results come from
+core.search (the same call as /api/search), links and chart geometry from pages_view.
+
+Everything works without JavaScript; static/suggest.js only adds suggestions while typing.
+The CSP forbids inline script and style, so templates use classes and SVG attributes only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+
+from indexer.analysis import words
+from search_service import core, feeds, pages_view
+from search_service.errors import BadParameter
+from search_service.params import SearchParams, parse_search_params
+
+bp = Blueprint("pages", __name__)
+
+FEED_PER_PAGE = 20
+FACET_SHOWN = 8          # facet values shown before the "更多" disclosure
+RELATED_LIMIT = 8
+HOT_LIMIT = 10
+# Reader-facing names of the parameters, for the 400 page.
+PARAM_LABELS = {
+    "q": "搜索词", "page": "页码", "per_page": "每页条数", "from": "开始日期", "to": "结束日期",
+    "sort": "排序方式", "channel": "频道", "author": "作者", "source": "来源", "collapse": "合并转载",
+    "facet_interval": "时间分布间隔",
+}
+TIPS = (
+    "检查有没有错别字，或换一个说法试试。",
+    "减少关键词，或用更常见的词。",
+    "去掉频道、日期等筛选条件。",
+    "用英文双引号精确匹配，例如 \"小程序\"；用 OR 表示任选其一。",
+)
+
+
+def _index():
+    return current_app.extensions["news_search"]
+
+
+def _query_log():
+    return current_app.extensions.get("news_search_querylog")
+
+
+def _hot(limit: int = HOT_LIMIT) -> list[dict[str, Any]]:
+    from search_service.suggest_api import hot_queries
+
+    return hot_queries(7, limit) if _query_log() is not None else []
+
+
+def _related(q: str) -> list[str]:
+    qlog = _query_log()
+    if qlog is None:
+        return []
+    min_count = int(current_app.config.get("HOT_MIN_COUNT", 2))
+    return qlog.related(q, words, RELATED_LIMIT, 30, min_count)
+
+
+def _raw_q() -> str:
+    return (request.args.get("q") or "")[:200]
+
+
+def bad_parameter_page(exc: BadParameter, q: str) -> tuple[str, int]:
+    label = PARAM_LABELS.get(exc.param, exc.param)
+    return render_template("error.html", status=400, q=q, title="搜索条件有误",
+                           message=f"“{label}”（参数 {exc.param}）的值无法使用，请修改后重新搜索。",
+                           detail=exc.message), 400
+
+
+def html_error(status: int, message: str) -> tuple[str, int]:
+    """Page for errors outside /api/ (registered for api._html_error)."""
+    titles = {404: "页面不存在", 405: "不支持的请求方式", 400: "请求有误", 503: "搜索服务暂不可用"}
+    text = {404: "找不到这个页面，请检查地址，或直接搜索。",
+            503: "索引暂时无法打开，请稍后再试。"}.get(status, "请求没有完成，请稍后再试。")
+    detail = "" if status == 404 else message  # the API's 404 text speaks to developers, not readers
+    return render_template("error.html", status=status, q=_raw_q(), title=titles.get(status, "出错了"),
+                           message=text, detail=detail), status
+
+
+def _fmt_ms(ms: float) -> str:
+    return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+
+
+def results_context(params: SearchParams, interval_given: str | None, result: dict[str, Any]) -> dict[str, Any]:
+    """Everything search.html needs, as plain data."""
+    args = pages_view.base_args(result["query"], interval_given)
+    facet_groups = pages_view.facet_groups(result["facets"], args)
+    for group in facet_groups:
+        items = group["items"]
+        group["shown"], group["more"] = items[:FACET_SHOWN], items[FACET_SHOWN:]
+        group["more_open"] = any(i["selected"] for i in group["more"])
+    suggestion = result.get("suggestion")
+    if suggestion:
+        suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
+    hits = result["hits"]
+    for hit in hits:
+        hit["href"] = hit.get("url") or url_for("api.api_article", article_id=hit["id"])
+        hit["date"] = (hit.get("published") or "")[:10]
+    chart = None
+    if result.get("histogram") and result["total"]:
+        chart = pages_view.timeline(result["histogram"], params.facet_interval or "year", args)
+    return {
+        "q": params.q, "result": result, "hits": hits, "total": result["total"],
+        "took": _fmt_ms(result["took_ms"]), "page": params.page, "pages": result["pages"],
+        "first_number": (params.page - 1) * params.per_page + 1,
+        "facet_groups": facet_groups, "filters": pages_view.active_filters(args),
+        "sorts": pages_view.sort_links(args, params.sort),
+        "pagination": pages_view.pagination(args, params.page, result["pages"], params.per_page),
+        "suggestion": suggestion, "chart": chart, "tips": TIPS,
+        "related": _related(params.q) if hits else [],
+        "hot": [] if hits else _hot(),
+        "first_page": pages_view.link("/search", args),
+        "feed_href": pages_view.link("/search.atom", {"q": params.q, "channel": args["channel"]}),
+    }
+
+
+@bp.get("/")
+def start_page():
+    if request.args.get("q", "").strip():  # old links and the help page's examples
+        return redirect(url_for("pages.search_page", **request.args.to_dict(flat=False)))
+    return render_template("index.html", q="", hot=_hot())
+
+
+@bp.get("/search")
+def search_page():
+    raw = request.args.to_dict(flat=False)
+    try:
+        params = parse_search_params(raw)
+    except BadParameter as exc:
+        if exc.param == "q" and exc.code == "missing_parameter":
+            return redirect(url_for("pages.start_page"))  # an empty search box: back to the start
+        return bad_parameter_page(exc, _raw_q())
+    interval_given = params.facet_interval
+    if not params.facet_interval:  # the timeline needs a histogram; pick a readable interval
+        params.facet_interval = pages_view.chart_interval(params.date_from, params.date_to)
+    result = core.search(_index(), params)
+    hook = current_app.extensions.get("news_search_after_search")
+    if hook is not None:  # query log (only when QUERY_LOG is on)
+        hook(params, result)
+    return render_template("search.html", **results_context(params, interval_given, result))
+
+
+@bp.get("/search.atom")
+def search_feed():
+    """Newest results of a query as Atom. Feed readers poll, so these are not logged as searches."""
+    raw = request.args.to_dict(flat=False)
+    raw["sort"] = ["newest"]
+    raw.pop("page", None)
+    raw.setdefault("per_page", [str(FEED_PER_PAGE)])
+    params = parse_search_params(raw)
+    result = core.search(_index(), params)
+    html_url = request.url_root.rstrip("/") + pages_view.link(
+        "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
+    self_url = request.base_url + ("?" + request.query_string.decode("ascii", "replace") if request.query_string else "")
+    body = feeds.atom_feed(result, request.url_root, self_url, html_url)
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/opensearch.xml")
+def opensearch():
+    return Response(feeds.opensearch_description(request.url_root),
+                    mimetype="application/opensearchdescription+xml")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.extensions["news_search_html_error"] = html_error
+    app.jinja_env.trim_blocks = True  # tidy HTML: block tags leave no blank lines behind
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,167 @@
+"""Plain helpers behind the search page: links that change one parameter, facet and sort links,
+the pagination window and the timeline bars. No Flask here; pages.py renders what these return.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from search_service.params import MAX_RESULT_WINDOW
+
+SORT_LABELS = (("relevance", "相关度"), ("newest", "最新"), ("oldest", "最早"))
+FACET_LABELS = (("channel", "频道"), ("year", "年份"), ("month", "月份"))
+CHART_WIDTH, CHART_HEIGHT, CHART_LABEL = 640, 120, 18
+
+
+def base_args(query: dict[str, Any], interval_given: str | None) -> dict[str, Any]:
+    """The page's own parameters from validated ones (defaults left out, so links stay short)."""
+    return {
+        "q": query["q"], "channel": list(query.get("channel") or []),
+        "from": query.get("from"), "to": query.get("to"),
+        "author": query.get("author"), "source": query.get("source"),
+        "sort": None if query.get("sort") == "relevance" else query.get("sort"),
+        "per_page": None if query.get("per_page") == 10 else query.get("per_page"),
+        "collapse": None if query.get("collapse", True) else "false",
+        "facet_interval": interval_given, "page": None,
+    }
+
+
+def link(path: str, args: dict[str, Any], **changes: Any) -> str:
+    """`path` with `args` changed; changing anything but the page goes back to page 1."""
+    merged = dict(args)
+    if "page" not in changes:
+        merged["page"] = None
+    for key, value in changes.items():
+        merged[key.rstrip("_")] = value  # from_ -> from
+    pairs: list[tuple[str, Any]] = []
+    for key, value in merged.items():
+        if value is None or value == [] or value == "" or (key == "page" and value == 1):
+            continue
+        pairs.extend((key, v) for v in (value if isinstance(value, list) else [value]))
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def month_last_day(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+
+
+def date_range(kind: str, value: str) -> tuple[str, str]:
+    if kind == "year":
+        return f"{value}-01-01", f"{value}-12-31"
+    return f"{value}-01", month_last_day(value)
+
+
+def facet_groups(facets: dict[str, list[dict[str, Any]]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each facet value with the link that selects it, or (when selected) removes it."""
+    groups = []
+    for kind, label in FACET_LABELS:
+        items = []
+        for f in facets.get(kind) or []:
+            value, selected = str(f["value"]), bool(f["selected"])
+            if kind == "channel":
+                chosen = args["channel"]
+                new = [c for c in chosen if c != value] if selected else chosen + [value]
+                href = link("/search", args, channel=new)
+            elif selected:
+                href = link("/search", args, from_=None, to=None)
+            else:
+                lo, hi = date_range(kind, value)
+                href = link("/search", args, from_=lo, to=hi)
+            items.append({"value": value, "count": f["count"], "selected": selected, "href": href})
+        if items:
+            groups.append({"kind": kind, "label": label, "items": items})
+    return groups
+
+
+def active_filters(args: dict[str, Any]) -> list[dict[str, str]]:
+    """What narrows the results now, each with a link that removes it."""
+    out = [{"label": f"频道：{c}", "href": link("/search", args, channel=[x for x in args["channel"] if x != c])}
+           for c in args["channel"]]
+    if args.get("from") or args.get("to"):
+        span = f"{args.get('from') or '…'} 至 {args.get('to') or '…'}"
+        out.append({"label": f"日期：{span}", "href": link("/search", args, from_=None, to=None)})
+    for key, label in (("author", "作者"), ("source", "来源")):
+        if args.get(key):
+            out.append({"label": f"{label}：{args[key]}", "href": link("/search", args, **{key: None})})
+    return out
+
+
+def sort_links(args: dict[str, Any], current: str) -> list[dict[str, Any]]:
+    return [{"label": label, "current": key == current,
+             "href": link("/search", args, sort=None if key == "relevance" else key)}
+            for key, label in SORT_LABELS]
+
+
+def page_numbers(page: int, pages: int, per_page: int, around: int = 2) -> list[int | None]:
+    """1 … p-2 p-1 p p+1 p+2 … last (None marks a gap); never past the deepest allowed page."""
+    last = min(pages, max(1, MAX_RESULT_WINDOW // per_page))
+    shown = sorted({1, last, *range(max(1, page - around), min(last, page + around) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def pagination(args: dict[str, Any], page: int, pages: int, per_page: int) -> dict[str, Any] | None:
+    numbers = page_numbers(page, pages, per_page)
+    last = max(n for n in numbers if n)
+    if last <= 1:
+        return None
+    return {
+        "prev": link("/search", args, page=page - 1) if page > 1 else None,
+        "next": link("/search", args, page=page + 1) if page < last else None,
+        "pages": [{"n": n, "current": n == page, "href": link("/search", args, page=n) if n else None}
+                  for n in numbers],
+    }
+
+
+def chart_interval(date_from: str | None, date_to: str | None) -> str:
+    """Months when the dates span at most about two years, else years."""
+    if date_from and date_to:
+        span = date.fromisoformat(date_to).toordinal() - date.fromisoformat(date_from).toordinal()
+        if span <= 731:
+            return "month"
+    return "year"
+
+
+def _buckets(values: list[str], interval: str) -> list[str]:
+    """Every bucket between the first and last, so empty years/months show as gaps."""
+    if interval == "year":
+        return [str(y) for y in range(int(values[0]), int(values[-1]) + 1)]
+    if interval == "month":
+        (y, m), (y2, m2) = (map(int, values[0].split("-")), map(int, values[-1].split("-")))
+        out = []
+        while (y, m) <= (y2, m2) and len(out) < 240:
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+    return values
+
+
+def timeline(histogram: list[dict[str, Any]], interval: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Bar geometry for a server-rendered SVG of `published` per year or month."""
+    counts = {h["value"]: h["count"] for h in histogram}
+    if not counts:
+        return None
+    buckets = _buckets(sorted(counts), interval)
+    top = max(counts.values())
+    slot = CHART_WIDTH / len(buckets)
+    label_every = max(1, round(len(buckets) / 12))
+    bars = []
+    for i, value in enumerate(buckets):
+        n = counts.get(value, 0)
+        h = round((CHART_HEIGHT - 14) * n / top, 1) if n else 0
+        href = None
+        if n and interval in ("year", "month"):
+            lo, hi = date_range(interval, value)
+            href = link("/search", args, from_=lo, to=hi)
+        bars.append({"value": value, "count": n, "x": round(i * slot + slot * 0.1, 1), "width": round(slot * 0.8, 1),
+                     "y": round(CHART_HEIGHT - h, 1), "height": h, "href": href,
+                     "cx": round(i * slot + slot / 2, 1), "label": value if i % label_every == 0 else ""})
+    return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT + CHART_LABEL, "base": CHART_HEIGHT,
+            "interval": interval, "total": sum(counts.values())}
