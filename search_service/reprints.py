@@ -76,10 +76,11 @@ def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[
     """
     uf = _UnionFind()
     docs = [d for d in docs if texts[d]]
-    # 1. Identical bodies, any dates: equal text implies equal SimHash, so bucket by hash first.
-    by_hash: dict[int | None, dict[str, int]] = defaultdict(dict)
+    # 1. Identical bodies, any dates. Bucketed by the text itself, not by SimHash: bodies that
+    #    differ only in spacing ("iPhone 15" / "iPhone15") are equal here but tokenize differently.
+    first_with: dict[str, int] = {}
     for d in docs:
-        first = by_hash[hashes[d]].setdefault(texts[d], d)
+        first = first_with.setdefault(texts[d], d)
         if first != d:
             uf.union(first, d)
     # 2. Edited reprints inside the date window: every pair of dated articles at most
