@@ -24,7 +24,7 @@ from indexer.errors import NothingIndexed
 from indexer import ingest
 from indexer.model import Article, Problem
 from indexer.schema import SCHEMA_VERSION, build_schema
-from indexer.store import Generation, IndexStore
+from indexer.store import Generation, IndexStore, close_inherited_locks
 
 USERDICT_NAME = "userdict.txt"
 ProgressFn = Callable[["BuildReport"], None]
@@ -78,7 +78,7 @@ def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterat
         yield from map(_analyse, items)
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(procs) as pool:
+    with ctx.Pool(procs, initializer=close_inherited_locks) as pool:
         yield from pool.imap(_analyse, items, chunksize=8)
 
 

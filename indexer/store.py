@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -218,6 +219,35 @@ def generation_in_use(gen: Generation) -> bool:
         os.close(fd)
 
 
+def close_inherited_locks() -> None:
+    """Initializer of forked worker processes: close their copies of the writer locks' fds.
+
+    flock belongs to the open file, which a fork shares: a worker keeping its copy would keep a
+    kill -9'd writer's lock (writer.lock, Whoosh's MAIN_WRITELOCK) held until the orphan exits.
+    """
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return  # no /proc: workers exit on their own once the parent's pipes close
+    for entry in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{entry}")
+        except OSError:
+            continue
+        if target.endswith(("/writer.lock", "_WRITELOCK")):
+            try:
+                os.close(int(entry))
+            except OSError:
+                pass
+
+
+def _command_line() -> str:
+    """How this process was started, for the busy-writer message (program name shortened)."""
+    argv = list(sys.argv) or ["?"]
+    argv[0] = os.path.basename(argv[0])
+    return " ".join(argv)[:300]
+
+
 class WriterLock:
     """One writer at a time across processes.
 
@@ -238,6 +268,15 @@ class WriterLock:
         except (OSError, ValueError):
             return {}
 
+    def _busy_message(self) -> str:
+        h = self._holder()
+        if not h.get("pid") or h.get("released"):
+            h = {}  # the holder took the lock a moment ago and has not written its details yet
+        command = h.get("command") or h.get("action") or "unknown command"
+        return (f"another writer holds the lock {self.path}: pid {h.get('pid', '?')} on {h.get('host', '?')} "
+                f"running `{command}` since {h.get('since', '?')}; waited {self.wait:g}s. Wait for it to "
+                f"finish or retry with a longer --wait")
+
     def acquire(self) -> WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -249,12 +288,7 @@ class WriterLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    h = self._holder()
-                    who = f"pid {h.get('pid', '?')} on {h.get('host', '?')} ({h.get('action', 'write')})"
-                    raise WriterBusy(
-                        f"another writer holds {self.path}: {who} since {h.get('since', '?')}; "
-                        f"wait for it to finish or retry with a longer --wait"
-                    ) from None
+                    raise WriterBusy(self._busy_message()) from None
                 time.sleep(0.05)
         previous = self._holder()
         if previous.get("pid") and not previous.get("released"):
@@ -264,6 +298,7 @@ class WriterLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "action": self.action,
+            "command": _command_line(),
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         os.ftruncate(fd, 0)

@@ -49,11 +49,13 @@ class Snapshot:
     def __init__(self, gen: Generation, marker: str) -> None:
         self.gen = gen
         self.marker = marker
+        # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
+        # between opening and pinning could otherwise remove what we just opened.
+        self._pin = pin_generation(gen)
         self.ix = whoosh_index.open_dir(str(gen.path))
         # Pinned: every thread's searcher reads this commit, so docnums agree with the column
         # arrays even when a writer commits meanwhile (writers keep superseded files for a while).
         self.toc = self.ix._read_toc()
-        self._pin = pin_generation(gen)  # gc leaves a generation alone while a reader holds it
         self.meta = gen.meta()
         self._local = threading.local()
         self.term_docs = LRU(4096)
