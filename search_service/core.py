@@ -11,7 +11,7 @@ from typing import Any
 
 from search_service import deadline, facets as facet_mod
 from search_service.errors import NotFound
-from search_service.highlight import highlight_title, page_spans, posting_spans, snippet, substring_spans
+from search_service.highlight import glue_spans, highlight_title, page_spans, posting_spans, snippet, substring_spans
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import Plan, plan
 from search_service.params import SearchParams
@@ -35,8 +35,9 @@ def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
     body = fields.get("body", "")
     if spans is None:
         spans = {f: posting_spans(searcher, f, docnum, p.words) for f in ("title", "body")}
-    title_spans = spans["title"] + substring_spans(title, p.strings)
-    body_spans = spans["body"] + substring_spans(body, p.strings)
+        spans.update({f + "_glue": posting_spans(searcher, f, docnum, p.glue) for f in ("title", "body")})
+    title_spans = glue_spans(spans["title"] + substring_spans(title, p.strings), spans.get("title_glue", []))
+    body_spans = glue_spans(spans["body"] + substring_spans(body, p.strings), spans.get("body_glue", []))
     return {
         "id": fields.get("id"),
         "title": title,
@@ -57,6 +58,7 @@ def render_hits(snap: Snapshot, p: Plan, entries: list[tuple[int, float | None]]
     docnums = [d for d, _ in entries]
     searcher = snap.searcher()
     by_field = {f: page_spans(searcher, f, docnums, p.words) for f in ("title", "body")}
+    by_field.update({f + "_glue": page_spans(searcher, f, docnums, p.glue) for f in ("title", "body")})
     return [render_hit(snap, p, d, score, {f: by_field[f][d] for f in by_field}) for d, score in entries]
 
 

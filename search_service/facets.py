@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.analysis import fold_text
 from search_service.index import Snapshot
 from search_service.match import channel_docs, field_phrase_docs
 from search_service.params import SearchParams
@@ -110,10 +111,17 @@ def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozense
     chan = _count(snap, "channel", chan_docs)
     years = _count(snap, "year", date_base)
     months = _count(snap, "month", date_base)
-    chosen = set(params.channel)
+    chosen = {fold_text(c) for c in params.channel}   # the filter matches folded values too
     sel_years, sel_months = _selected_years(params), _selected_months(params)
+    # An active value stays listed (count 0) when nothing matches it, so it can be switched off.
+    for v in chosen - {fold_text(v) for v in chan}:
+        chan[next((c for c in params.channel if fold_text(c) == v), v)] = 0
+    for v in sel_years - {str(y) for y in years}:
+        years[int(v)] = 0
+    for v in sel_months - set(months):
+        months[v] = 0
     return {
-        "channel": [{"value": v, "count": c, "selected": v in chosen}
+        "channel": [{"value": v, "count": c, "selected": fold_text(v) in chosen}
                     for v, c in sorted(chan.items(), key=lambda kv: (-kv[1], kv[0]))],
         "year": [{"value": str(v), "count": c, "selected": str(v) in sel_years}
                  for v, c in sorted(years.items(), reverse=True)],

@@ -64,6 +64,24 @@ def substring_spans(text: str, needles: set[str]) -> list[Span]:
     return spans
 
 
+def glue_spans(spans: list[Span], candidates: list[Span]) -> list[Span]:
+    """`spans` plus the candidate spans that touch one of them (transitively).
+
+    Single-character query words would mark every 小 or 的 of an article; next to another
+    match they complete it instead: 微信<mark>小程序</mark>, not 微信小<mark>程序</mark>.
+    """
+    out = list(spans)
+    pending = sorted(set(candidates) - set(out))
+    while pending:
+        starts, ends = {s for s, _ in out}, {e for _, e in out}
+        touching = [(s, e) for s, e in pending if s in ends or e in starts]
+        if not touching:
+            break
+        out += touching
+        pending = [sp for sp in pending if sp not in touching]
+    return out
+
+
 def merge_spans(spans: list[Span]) -> list[Span]:
     """Overlapping or touching spans become one: the longest match wins, words stay whole."""
     merged: list[Span] = []

@@ -29,6 +29,7 @@ class Plan:
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
     contiguous: list[str] = field(default_factory=list)         # multi-word queries as one string
+    glue: set[str] = field(default_factory=set)       # single-character words, marked next to a mark
 
 
 def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
@@ -190,6 +191,7 @@ def plan(snap: Snapshot, node: Node) -> Plan:
     contiguous: list[str] = []
     marks: set[str] = set()
     strings: set[str] = set()
+    glue: set[str] = set()
     for leaf in positive_leaves(node):
         terms += _scoring_parts(leaf, snap)
         if leaf.field in ("channel", "author", "source"):
@@ -212,5 +214,8 @@ def plan(snap: Snapshot, node: Node) -> Plan:
                 marks.add(w)
             elif len(ws) == 1 or len(w) > 1:
                 strings.add(w)
+            else:  # 小 of 支付宝小程序 (支付宝/小/程序): marked only where it touches another mark
+                glue.add(w)
     scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
-    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous)
+    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
+                glue=glue)

@@ -109,6 +109,32 @@ def bm25(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
     return scores
 
 
+def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str]]) -> np.ndarray:
+    """BM25 for query strings the index holds no postings for (a single character such as 银, a
+    string inside longer words): occurrences counted in the folded title / body of `arr` only, so
+    such queries still rank title matches and repeated mentions first instead of all scoring 0."""
+    from search_service.match import substring_docs
+
+    texts = snap.folded
+    n_docs = max(1, len(snap.live_docs))
+    docs = arr.tolist()
+    out = np.zeros(len(arr), dtype=np.float64)
+    for fieldname, word in terms:
+        if fieldname not in ("title", "body") or not word:
+            continue
+        title_only = fieldname == "title"
+        df = max(1, len(substring_docs(snap, word, title_only)))
+        idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+        part = 0 if title_only else 2   # folded = title "\n" body
+        tfs = np.fromiter((texts[d].partition("\n")[part].count(word) for d in docs), dtype=np.float64,
+                          count=len(docs))
+        lengths = field_lengths(snap, fieldname)
+        avg = float(lengths.mean()) or 1.0
+        norm = K1 * (1.0 - B + B * lengths[arr] / avg)
+        out += FIELD_BOOST.get(fieldname, 1.0) * idf * (tfs * (K1 + 1.0)) / (tfs + norm)
+    return out
+
+
 def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str, str]],
           contiguous: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
     """Doc numbers of `docs` in result order, and their scores (None for date sorts)."""
@@ -118,6 +144,9 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
         keys = (arr, -ts) if sort == "newest" else (arr, ts)
         return arr[np.lexsort(keys)], None
     scores = bm25(snap, terms)[arr] if terms else np.zeros(len(arr))
+    unindexed = [(f, w) for f, w in dict.fromkeys(terms) if not len(postings(snap, f, w)[0])]
+    if unindexed and len(arr):
+        scores = scores + substring_scores(snap, arr, unindexed)
     if contiguous and len(arr):
         texts = snap.folded
         # Under a time limit (deadline.py) documents past the deadline get no bonus: the ranking

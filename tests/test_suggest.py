@@ -1,0 +1,161 @@
+"""Suggestions while typing (/api/suggest), did-you-mean corrections and hot searches (/api/hot).
+
+Words and titles come from the demo articles (indexer/demo/MANIFEST.md and userdict.txt):
+支付宝 (demo-001, demo-002), 澜舟星图 (demo-004..006), 马拉松 (demo-017, demo-018),
+云栖湾 (demo-027 and the 2025 scraped article), 鲸帆科技 (demo-001).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search_service import suggest
+from search_service.app import create_app
+
+
+def suggestions(client, q: str, **extra: str) -> list[str]:
+    resp = client.get("/api/suggest", query_string={"q": q, **extra})
+    assert resp.status_code == 200
+    data = resp.get_json()
+    assert data["ok"] is True
+    return data["suggestions"]
+
+
+@pytest.mark.parametrize("typed, first", [
+    ("zfb", "支付宝"),       # pinyin initials
+    ("zhifu", "支付宝"),     # pinyin prefix
+    ("ＺＦＢ", "支付宝"),     # full-width Latin is folded first
+    ("lzxt", "澜舟星图"),    # a user-dictionary word by initials
+    ("mls", "马拉松"),
+    ("支付", "支付宝"),      # prefix of a word
+    ("馬拉", "马拉松"),      # traditional input
+])
+def test_suggest_first_choice(client, typed, first):
+    assert suggestions(client, typed)[0] == first
+
+
+def test_suggest_offers_words_then_titles(client):
+    assert suggestions(client, "鲸帆") == ["鲸帆科技", "鲸帆科技押注支付宝小程序 中小商户开始“双端经营”"]
+    assert suggestions(client, "zfb") == ["支付宝"]
+
+
+def test_suggest_limit(client):
+    assert len(suggestions(client, "江", limit="3")) == 3
+    assert len(suggestions(client, "江")) == 8
+
+
+@pytest.mark.parametrize("q", ["", "   ", "量子引力纠缠", "<b>"])
+def test_suggest_nothing(client, q):
+    assert suggestions(client, q) == []
+
+
+@pytest.mark.parametrize("query, param", [
+    ({"q": "江", "limit": "0"}, "limit"), ({"q": "江", "limit": "many"}, "limit"),
+    ({"q": "x" * 201}, "q"), ({"q": "江", "format": "xml"}, "format"),
+])
+def test_suggest_bad_parameters(client, query, param):
+    resp = client.get("/api/suggest", query_string=query)
+    assert resp.status_code == 400
+    body = resp.get_json()
+    assert body["ok"] is False and body["error"]["parameter"] == param and body["error"]["code"] == "invalid_parameter"
+
+
+def test_opensearch_suggestion_format_is_escaped(client):
+    resp = client.get("/api/suggest", query_string={"q": "zfb", "format": "opensearch"})
+    assert resp.content_type == "application/x-suggestions+json"
+    assert resp.get_json() == ["zfb", ["支付宝"]]
+    raw = client.get("/api/suggest", query_string={"q": "<img src=x>", "format": "opensearch"}).data.decode()
+    assert "<" not in raw and raw.startswith('["\\u003cimg src=x\\u003e",')
+
+
+# -- did you mean ---------------------------------------------------------------------------
+@pytest.mark.parametrize("typed, fixed, total", [
+    ("支付包", "支付宝", 2),            # homophone typo
+    ("zhifubao", "支付宝", 2),          # typed in pinyin
+    ("支付包 小程序", "支付宝 小程序", 2),  # only the mistyped word changes
+    ("雲棲彎", "云栖湾", 2),            # traditional script with a homophone
+    ("瀾舟星途", "澜舟星图", 3),
+])
+def test_did_you_mean_in_the_api(client, typed, fixed, total):
+    data = client.get("/api/search", query_string={"q": typed}).get_json()
+    assert (data["total"], data["suggestion"]) == (0, {"q": fixed, "total": total})
+    # The correction really finds that many.
+    assert client.get("/api/search", query_string={"q": fixed}).get_json()["total"] == total
+
+
+@pytest.mark.parametrize("q", ["支付宝", "马拉松", "量子引力"])
+def test_no_suggestion_when_nothing_better(client, q):
+    assert client.get("/api/search", query_string={"q": q}).get_json()["suggestion"] is None
+
+
+def test_did_you_mean_respects_filters(client):
+    # 支付宝 appears only in 科技 and 生活: in 体育 the correction finds nothing more, so none is offered.
+    data = client.get("/api/search", query_string={"q": "支付包", "channel": "体育"}).get_json()
+    assert data["suggestion"] is None
+    data = client.get("/api/search", query_string={"q": "支付包", "channel": "科技"}).get_json()
+    assert data["suggestion"] == {"q": "支付宝", "total": 1}
+
+
+def test_corrections_keep_query_syntax(search_index):
+    data = suggest.suggest_data(search_index.snapshot())
+    assert suggest.corrections(data, '支付包 -"小程序"') == ['支付宝 -"小程序"']
+    assert suggest.corrections(data, "支付宝") == []
+
+
+def test_syllables_ignore_tones():
+    assert suggest.syllables("支付包") == ("zhi", "fu", "bao") == suggest.syllables("支付宝")
+    assert suggest.fuzzy(("zhi", "shang", "lan")) == ("zi", "san", "nan")
+
+
+# -- hot searches ---------------------------------------------------------------------------
+@pytest.fixture()
+def logging_app(demo_index: Path, tmp_path: Path):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
+                      "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3")})
+    yield app
+    app.extensions["news_search_querylog"].close()
+
+
+def test_hot_after_logged_searches(logging_app):
+    c = logging_app.test_client()
+    for q, n in (("马拉松", 3), ("江城马拉松", 2), ("云栖湾", 2), ("alice@example.com", 3), ("13812345678", 2),
+                 ("地铁", 1), ("量子引力", 2)):
+        for _ in range(n):
+            assert c.get("/api/search", query_string={"q": q}).status_code == 200
+    assert c.get("/api/search", query_string={"q": "马拉松", "page": "2"}).status_code == 200  # not a new search
+    hot = c.get("/api/hot").get_json()
+    # Personal data is never logged; 地铁 is below the threshold of 2; 量子引力 finds nothing, so it
+    # is not worth offering to others.
+    assert hot == {"ok": True, "days": 7, "enabled": True, "queries": [
+        {"q": "马拉松", "count": 3}, {"q": "云栖湾", "count": 2}, {"q": "江城马拉松", "count": 2}]}
+    assert c.get("/api/hot?limit=1").get_json()["queries"] == [{"q": "马拉松", "count": 3}]
+    # Frequent queries that found something come first among suggestions, also by pinyin initials.
+    assert suggestions(c, "江城马")[0] == "江城马拉松"
+    assert suggestions(c, "jcmls")[0] == "江城马拉松"
+    assert "量子引力" not in suggestions(c, "量子")
+
+
+@pytest.mark.parametrize("query", ["days=0", "days=91", "limit=51", "limit=x"])
+def test_hot_bad_parameters(client, query):
+    resp = client.get("/api/hot?" + query)
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == query.split("=")[0]
+
+
+def test_query_log_privacy_and_bounds(tmp_path: Path):
+    from datetime import date, timedelta
+
+    from search_service.querylog import QueryLog
+
+    qlog = QueryLog(tmp_path / "log.sqlite3", retention_days=30, max_rows=3)
+    assert qlog.record("  江城   地铁 ", 5) is True
+    assert qlog.record("call 138-1234-5678", 1) is False
+    assert qlog.record("x" * 65, 1) is False
+    old = date.today() - timedelta(days=40)
+    assert qlog.record("旧新闻", 1, day=old) is True
+    for i in range(4):
+        qlog.record(f"词{i}", 1, day=date.today() - timedelta(days=i + 1))
+    qlog.prune()
+    assert qlog.row_count() == 3
+    assert [q for q, _ in qlog.frequent(30)] == ["江城 地铁", "词0", "词1"]
+    qlog.close()
