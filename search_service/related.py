@@ -2,10 +2,12 @@
 
 The article's keywords (TF-IDF over its own words, computed and stored at index time by
 indexer.enrich.keywords, best first) become a weighted OR query over title and body: the top
-keyword weighs RELATED_TOP_BOOST, the last one 1.0. A candidate must contain at least
-MIN_SHARED_KEYWORDS of them (one shared common word such as a city name is not a subject), the
-article itself and its reprints are left out, and the rest are ranked by BM25F and rendered like
-search hits (highlighting the keywords), with reprints folded as in search results.
+keyword weighs RELATED_TOP_BOOST, the last one 1.0. Keywords found in more than COMMON_SHARE of
+the archive (中国, 发展 on the real corpus; the city name 江城 in the demo) say nothing about the
+subject and are left out. A candidate must contain at least MIN_SHARED_KEYWORDS of the rest (one
+shared word is not a subject), the article itself and its reprints are left out, and the rest are
+ranked by BM25F and rendered like search hits (highlighting the keywords), with reprints folded as
+in search results.
 """
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 MIN_SHARED_KEYWORDS = 2
 RELATED_TOP_BOOST = 2.0
+# A keyword in more than this share of the live articles is too common to mark a subject; the
+# floor keeps small archives (the 50-article demo) from losing ordinary words.
+COMMON_SHARE = 0.1
+COMMON_MIN_DOCS = 10
 
 
 def parse_limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
@@ -53,6 +59,12 @@ def keyword_query(keywords: Sequence[str]) -> wq.Query:
     return wq.Or([wq.Term(f, kw, boost=boosts[kw]) for kw in keywords for f in TEXT_FIELDS])
 
 
+def distinctive(snap: Snapshot, keywords: Sequence[str]) -> list[str]:
+    """The keywords rare enough in this archive to say what an article is about, best first."""
+    limit = max(COMMON_SHARE * len(snap.live_docs), COMMON_MIN_DOCS)
+    return [kw for kw in keywords if len(term_docs(snap, TEXT_FIELDS, kw)) <= limit]
+
+
 def candidates(snap: Snapshot, keywords: Sequence[str], exclude: set[int]) -> dict[int, list[str]]:
     """docnum -> the keywords it contains, for docs sharing enough of them."""
     shared: dict[int, list[str]] = {}
@@ -66,7 +78,8 @@ def candidates(snap: Snapshot, keywords: Sequence[str], exclude: set[int]) -> di
 
 def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
     fields = snap.stored(docnum)
-    keywords = (fields.get("keywords") or "").split()
+    all_keywords = (fields.get("keywords") or "").split()
+    keywords = distinctive(snap, all_keywords)
     exclude = {docnum, *reprints_of(snap, docnum)}
     found = candidates(snap, keywords, exclude) if keywords else {}
     ranked: list[tuple[int, float | None]] = []
@@ -89,7 +102,8 @@ def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
         "ok": True,
         "article_id": fields.get("id"),
         "title": fields.get("title"),
-        "keywords": keywords,
+        "keywords": all_keywords,
+        "common_keywords": [kw for kw in all_keywords if kw not in keywords],
         "excluded_reprints": [snap.stored(d).get("id") for d in sorted(exclude - {docnum})],
         "total": len(entries),
         "limit": limit,
