@@ -4,6 +4,7 @@ Every error names the parameter and says what is allowed.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -15,6 +16,7 @@ MAX_QUERY_CHARS = 200
 MAX_PER_PAGE = 50
 MAX_RESULT_WINDOW = 10_000   # page * per_page: deep paging beyond this is refused
 SORTS = ("relevance", "newest", "oldest")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 INTERVALS = ("day", "month", "year")
 
 
@@ -71,6 +73,9 @@ def _date(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     if raw is None or not raw.strip():
         return None
     try:
+        # Only YYYY-MM-DD: date.fromisoformat alone also takes 20200101 and week dates (2020-W01-1).
+        if not _ISO_DAY.fullmatch(raw.strip()):
+            raise ValueError(raw)
         return date.fromisoformat(raw.strip()).isoformat()
     except ValueError:
         raise BadParameter(name, f"`{name}` must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
