@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -223,3 +224,46 @@ def test_every_linked_help_example_finds_demo_articles(client):
         assert q == unescape(code)
         data = client.get("/api/search", query_string={"q": q}).get_json()
         assert data["ok"] is True and data["total"] > 0, q
+
+
+# -- README "Query syntax" examples ----------------------------------------------------------------
+
+S3102 = "http://www.example-portal.cn/cj/20200316/3102.html"
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("支付宝小程序", ["demo-001", "demo-002"]),
+    ("江城 地铁 开通", ["demo-008+demo-007"]),
+    ('"小程序"', ["demo-001", "demo-002"]),
+    ('"银杏"', ["demo-019"]),
+    ("马拉松 -交通管制", ["demo-017"]),
+    ("NOT 交通管制 马拉松", ["demo-017"]),
+    ("微博 OR 微信", ["demo-001"]),
+    ("title:马拉松", ["demo-018", "demo-017"]),
+    ("author:何嘉宁", ["demo-008+demo-007", "demo-002"]),
+    ("source:江城日报 地铁", ["demo-007", "demo-018", "demo-027"]),
+    ("channel:体育 马拉松", ["demo-017"]),
+    ("臺灣 軟體", ["demo-003"]),
+    ("Ａ股", ["demo-004", "demo-016"]),
+])
+def test_readme_query_examples(client, q, expected):
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    data = client.get("/api/search", query_string={"q": q}).get_json()
+    got = [h["id"] + "".join(f"+{d}" for d in h["duplicate_ids"]) for h in data["hits"]]
+    assert got == expected
+    assert f"`{q}`" in readme or q.startswith("NOT ")
+
+
+@pytest.mark.parametrize(("q", "total", "articles", "ids"), [
+    ("银", 7, 8, None),
+    ('银行 -"银行卡"', 5, 5, {"demo-002", "demo-003", "demo-015", "demo-030", S3102}),
+    ("(支付宝 OR 银行) 江城", 5, 6, None),
+    ("channel:-财经 新能源汽车", 4, 4, {"demo-031", "demo-032", "demo-033",
+                                        "http://www.example-portal.cn/qc/20260308/3105.html"}),
+    ("５Ｇ", 3, 3, {"demo-010", "demo-011", "demo-012"}),
+])
+def test_readme_query_counts(client, q, total, articles, ids):
+    data = client.get("/api/search", query_string={"q": q}).get_json()
+    assert (data["total"], data["total_articles"]) == (total, articles)
+    if ids is not None:
+        assert {h["id"] for h in data["hits"]} == ids
