@@ -118,9 +118,8 @@ class IndexStore:
         gen = self.current()
         if gen is None:
             return ""
-        # Numeric, not lexical: _MAIN_10.toc is newer than _MAIN_9.toc (old TOCs may linger briefly).
-        tocs = [int(m.group(1)) for m in map(_TOC_RE.match, os.listdir(gen.path)) if m] if gen.path.is_dir() else []
-        return f"{gen.name}/{max(tocs) if tocs else ''}"
+        toc = latest_toc(gen.path)
+        return f"{gen.name}/{'' if toc is None else toc}"
 
     def new_generation(self) -> Generation:
         self.gens_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +134,9 @@ class IndexStore:
                 n += 1
 
     def finish_generation(self, gen: Generation, meta: dict[str, Any]) -> None:
-        meta = dict(meta, generation=gen.name)
+        # "toc": the commit this metadata describes; a writer killed between its commit and this
+        # write leaves an older number, so `check` can tell stale metadata from a damaged index.
+        meta = dict(meta, generation=gen.name, toc=latest_toc(gen.path))
         (gen.path / READERS_NAME).touch()
         _write_atomic(gen.path / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2))
 
@@ -193,6 +194,17 @@ class IndexStore:
     # -- the writer lock ---------------------------------------------------------------------
     def writer_lock(self, wait: float = 0.0, action: str = "write") -> WriterLock:
         return WriterLock(self.root / "writer.lock", wait=wait, action=action)
+
+
+def latest_toc(path: Path) -> int | None:
+    """Number of the newest Whoosh commit (TOC) in a generation directory."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return None
+    # Numeric, not lexical: _MAIN_10.toc is newer than _MAIN_9.toc (old TOCs may linger briefly).
+    tocs = [int(m.group(1)) for m in map(_TOC_RE.match, names) if m]
+    return max(tocs) if tocs else None
 
 
 def pin_generation(gen: Generation) -> int | None:

@@ -29,7 +29,7 @@ from indexer.enrich import content_hash
 from indexer.errors import IndexMissing, WriterBusy
 from indexer.model import Article, Problem
 from indexer.schema import SCHEMA_VERSION
-from indexer.store import Generation, IndexStore
+from indexer.store import Generation, IndexStore, latest_toc
 
 GRACE_SECONDS = 60.0
 INDEX_NAME = "MAIN"
@@ -170,13 +170,23 @@ def _finish(store: IndexStore, gen: Generation, report: UpdateReport, writer: Ge
     else:
         writer.cancel()
     clean_superseded(gen.path, grace)
-    report.documents = whoosh_index.open_dir(str(gen.path)).doc_count()
-    if report.changed or gen.meta().get("documents") != report.documents:
-        store.update_meta(gen, documents=report.documents,
-                          updated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                          last_update=report.counts())
+    report.documents = sync_meta(store, gen, report.counts() if report.changed else None)
     report.generation = gen.name
     report.seconds = time.monotonic() - report.started
+
+
+def sync_meta(store: IndexStore, gen: Generation, last_update: dict[str, int] | None = None) -> int:
+    """Bring meta.json up to the latest commit (also repairs one a killed writer left behind).
+    Returns the document count. Call holding the writer lock."""
+    documents = whoosh_index.open_dir(str(gen.path)).doc_count()
+    meta = gen.meta()
+    if last_update is not None or meta.get("documents") != documents or meta.get("toc") != latest_toc(gen.path):
+        changes: dict[str, Any] = {"documents": documents}
+        if last_update is not None:
+            changes.update(updated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           last_update=last_update)
+        store.update_meta(gen, **changes)
+    return documents
 
 
 def _delete_ids(writer: GentleWriter, searcher: Any, ids: Iterable[str], report: UpdateReport) -> None:
@@ -294,6 +304,7 @@ def optimize(index_dir: str | os.PathLike, *, wait: float = 0.0, grace: float = 
         writer.commit(optimize=True)
         segments_after, bytes_after = live_files(gen.path)
         clean_superseded(gen.path, grace)
+        sync_meta(store, gen)
     return {
         "generation": gen.name,
         "segments_before": segments_before,
@@ -312,7 +323,10 @@ def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_pre
     with store.writer_lock(wait=wait, action="gc") as lock:
         removed, in_use = store.collect(keep_previous)
         live = store.current()
-        freed = clean_superseded(live.path, grace) if live is not None and live.is_complete() else 0
+        freed = 0
+        if live is not None and live.is_complete():
+            freed = clean_superseded(live.path, grace)
+            sync_meta(store, live)
     return {"removed": removed, "in_use": in_use, "freed_bytes": freed, "recovered_from": lock.recovered_from,
             "current": live.name if live else None,
             "previous": store.previous().name if store.previous() else None}
