@@ -100,7 +100,8 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         hit["date"] = (hit.get("published") or "")[:10]
     chart = None
     if result.get("histogram") and result["total"]:
-        chart = pages_view.timeline(result["histogram"], params.facet_interval or "year", args)
+        interval, histogram = pages_view.chart_data(result["histogram"], params.facet_interval or "month")
+        chart = pages_view.timeline(histogram, interval, args)
     return {
         "q": params.q, "result": result, "hits": hits, "total": result["total"],
         "took": _fmt_ms(result["took_ms"]), "page": params.page, "pages": result["pages"],
@@ -133,8 +134,8 @@ def search_page():
             return redirect(url_for("pages.start_page"))  # an empty search box: back to the start
         return bad_parameter_page(exc, _raw_q())
     interval_given = params.facet_interval
-    if not params.facet_interval:  # the timeline needs a histogram; pick a readable interval
-        params.facet_interval = pages_view.chart_interval(params.date_from, params.date_to)
+    if not params.facet_interval:  # the timeline needs a histogram: by month, rolled up to years when long
+        params.facet_interval = "month"
     result = core.search(_index(), params)
     hook = current_app.extensions.get("news_search_after_search")
     if hook is not None:  # query log (only when QUERY_LOG is on)

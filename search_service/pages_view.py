@@ -11,7 +11,6 @@ from search_service.params import MAX_RESULT_WINDOW
 
 SORT_LABELS = (("relevance", "相关度"), ("newest", "最新"), ("oldest", "最早"))
 FACET_LABELS = (("channel", "频道"), ("year", "年份"), ("month", "月份"))
-CHART_WIDTH, CHART_HEIGHT, CHART_LABEL = 640, 120, 18
 
 
 def base_args(query: dict[str, Any], interval_given: str | None) -> dict[str, Any]:
@@ -120,13 +119,28 @@ def pagination(args: dict[str, Any], page: int, pages: int, per_page: int) -> di
     }
 
 
-def chart_interval(date_from: str | None, date_to: str | None) -> str:
-    """Months when the dates span at most about two years, else years."""
-    if date_from and date_to:
-        span = date.fromisoformat(date_to).toordinal() - date.fromisoformat(date_from).toordinal()
-        if span <= 731:
-            return "month"
-    return "year"
+MAX_DAY_BARS, MAX_MONTH_BARS, BAR_LEVELS = 62, 24, 20
+
+
+def _rollup(histogram: list[dict[str, Any]], cut: int) -> list[dict[str, Any]]:
+    counts: dict[str, int] = {}
+    for h in histogram:
+        counts[h["value"][:cut]] = counts.get(h["value"][:cut], 0) + h["count"]
+    return [{"value": v, "count": c} for v, c in sorted(counts.items())]
+
+
+def chart_data(histogram: list[dict[str, Any]], interval: str) -> tuple[str, list[dict[str, Any]]]:
+    """The interval and histogram worth drawing: days roll up to months beyond about two months,
+    months to years beyond two years (a bar per month of a decade would be unreadable)."""
+    if not histogram:
+        return interval, histogram
+    first, last = histogram[0]["value"], histogram[-1]["value"]
+    if interval == "day" and date.fromisoformat(last).toordinal() - date.fromisoformat(first).toordinal() >= MAX_DAY_BARS:
+        interval, histogram = "month", _rollup(histogram, 7)
+        first, last = histogram[0]["value"], histogram[-1]["value"]
+    if interval == "month" and (int(last[:4]) * 12 + int(last[5:7])) - (int(first[:4]) * 12 + int(first[5:7])) >= MAX_MONTH_BARS:
+        interval, histogram = "year", _rollup(histogram, 4)
+    return interval, histogram
 
 
 def _buckets(values: list[str], interval: str) -> list[str]:
@@ -143,25 +157,32 @@ def _buckets(values: list[str], interval: str) -> list[str]:
     return values
 
 
+def _label(value: str, i: int, n: int, interval: str) -> str:
+    """Sparse axis labels that fit a phone: with many months only the years (at January), else
+    every k-th bucket."""
+    if interval == "month" and n > 6:
+        return f"{value[:4]}年" if i == 0 or value.endswith("-01") else ""
+    every = max(1, -(-n // 8))
+    return value if i % every == 0 else ""
+
+
 def timeline(histogram: list[dict[str, Any]], interval: str, args: dict[str, Any]) -> dict[str, Any] | None:
-    """Bar geometry for a server-rendered SVG of `published` per year or month."""
+    """Bars of `published` per year, month or day for plain HTML/CSS: each bar's height is a
+    level 0..BAR_LEVELS (a CSS class, since the CSP forbids inline styles)."""
     counts = {h["value"]: h["count"] for h in histogram}
     if not counts:
         return None
     buckets = _buckets(sorted(counts), interval)
     top = max(counts.values())
-    slot = CHART_WIDTH / len(buckets)
-    label_every = max(1, round(len(buckets) / 12))
     bars = []
     for i, value in enumerate(buckets):
         n = counts.get(value, 0)
-        h = round((CHART_HEIGHT - 14) * n / top, 1) if n else 0
         href = None
         if n and interval in ("year", "month"):
             lo, hi = date_range(interval, value)
             href = link("/search", args, from_=lo, to=hi)
-        bars.append({"value": value, "count": n, "x": round(i * slot + slot * 0.1, 1), "width": round(slot * 0.8, 1),
-                     "y": round(CHART_HEIGHT - h, 1), "height": h, "href": href,
-                     "cx": round(i * slot + slot / 2, 1), "label": value if i % label_every == 0 else ""})
-    return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT + CHART_LABEL, "base": CHART_HEIGHT,
-            "interval": interval, "total": sum(counts.values())}
+        elif n:
+            href = link("/search", args, from_=value, to=value)
+        bars.append({"value": value, "count": n, "level": max(1, round(BAR_LEVELS * n / top)) if n else 0,
+                     "href": href, "label": _label(value, i, len(buckets), interval)})
+    return {"bars": bars, "interval": interval, "total": sum(counts.values())}

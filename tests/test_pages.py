@@ -174,25 +174,34 @@ def test_single_page_has_no_pagination(client):
     assert doc.xpath('//nav[@class="pagination"]') == []
 
 
+def bars(doc) -> list[tuple[str, str]]:
+    """(title, fill class) of every bar of the timeline."""
+    return [(li.xpath("string(.//*[@title]/@title)"), li.xpath('string(.//span[contains(@class,"tl-fill")]/@class)'))
+            for li in doc.xpath('//ol[contains(@class, "timeline-bars")]/li')]
+
+
 def test_timeline_matches_histogram(client):
+    """江城 spans 2019-2026: more than two years of months, so one bar per year."""
     doc, _ = page(client, "/search?q=江城")
     hist = api(client, "q=江城&facet_interval=year")["histogram"]
-    titles = doc.xpath('//svg[@class="timeline-chart"]//rect/title/text()')
-    assert titles == [f"{h['value']}：{h['count']} 篇" for h in hist if h["count"]]
-    assert doc.xpath('//figure[@class="timeline"]/figcaption/text()') == [f"报道时间分布（按年，共 {sum(h['count'] for h in hist)} 篇）"]
-    links = doc.xpath('//svg[@class="timeline-chart"]/a/@href')
-    assert links[0] == f"/search?q={JIANGCHENG}&from={hist[0]['value']}-01-01&to={hist[0]['value']}-12-31"
-    heights = [float(h) for h in doc.xpath('//svg[@class="timeline-chart"]//rect/@height')]
     top = max(h["count"] for h in hist)
-    assert heights == [round(106 * h["count"] / top, 1) for h in hist if h["count"]]
+    assert bars(doc) == [(f"{h['value']}：{h['count']} 篇", f"tl-fill h{round(20 * h['count'] / top)}") for h in hist]
+    assert doc.xpath('//figure[@class="timeline"]/figcaption/text()') == \
+        [f"报道时间分布（按年，共 {sum(h['count'] for h in hist)} 篇）"]
+    links = doc.xpath('//ol[contains(@class, "timeline-bars")]//a/@href')
+    assert links[0] == f"/search?q={JIANGCHENG}&from={hist[0]['value']}-01-01&to={hist[0]['value']}-12-31"
 
 
-def test_timeline_by_month_within_a_short_range(client):
+def test_timeline_by_month_within_two_years(client):
     doc, _ = page(client, "/search?q=江城&from=2024-01-01&to=2024-12-31")
-    hist = api(client, "q=江城&from=2024-01-01&to=2024-12-31&facet_interval=month")["histogram"]
-    assert doc.xpath('//svg[@class="timeline-chart"]//rect/title/text()') == \
-        [f"{h['value']}：{h['count']} 篇" for h in hist]
+    hist = {h["value"]: h["count"] for h in
+            api(client, "q=江城&from=2024-01-01&to=2024-12-31&facet_interval=month")["histogram"]}
+    first, last = min(hist), max(hist)
+    months = [f"2024-{m:02d}" for m in range(int(first[5:]), int(last[5:]) + 1)]  # gaps included
+    assert [t for t, _ in bars(doc)] == [f"{m}：{hist.get(m, 0)} 篇" for m in months]
     assert "按月" in texts(doc, '//figure[@class="timeline"]/figcaption')[0]
+    assert doc.xpath('//ol[contains(@class, "timeline-bars")]//a/@href')[0] == \
+        f"/search?q={JIANGCHENG}&from={first}-01&to={pages_view.month_last_day(first)}"
 
 
 # -- empty results, did you mean -------------------------------------------------------------
@@ -347,18 +356,24 @@ def test_month_last_day(month, last):
     assert pages_view.month_last_day(month) == last
 
 
-@pytest.mark.parametrize("lo, hi, interval", [
-    (None, None, "year"), ("2024-01-01", None, "year"), ("2024-01-01", "2024-12-31", "month"),
-    ("2023-01-01", "2024-12-31", "month"), ("2020-01-01", "2024-12-31", "year"),
-])
-def test_chart_interval(lo, hi, interval):
-    assert pages_view.chart_interval(lo, hi) == interval
+def test_chart_data_rolls_up_long_spans():
+    months = [{"value": "2019-01", "count": 2}, {"value": "2019-05", "count": 1}, {"value": "2021-01", "count": 4}]
+    assert pages_view.chart_data(months, "month") == ("year", [{"value": "2019", "count": 3}, {"value": "2021", "count": 4}])
+    assert pages_view.chart_data(months[:2], "month") == ("month", months[:2])
+    days = [{"value": "2024-01-01", "count": 1}, {"value": "2024-03-05", "count": 2}]
+    assert pages_view.chart_data(days, "day") == ("month", [{"value": "2024-01", "count": 1}, {"value": "2024-03", "count": 2}])
+    assert pages_view.chart_data(days[:1], "day") == ("day", days[:1])
 
 
 def test_timeline_fills_empty_months():
     chart = pages_view.timeline([{"value": "2024-11", "count": 2}, {"value": "2025-02", "count": 1}], "month",
                                 {"q": "x", "channel": []})
-    assert [(b["value"], b["count"], b["height"]) for b in chart["bars"]] == [
-        ("2024-11", 2, 106.0), ("2024-12", 0, 0), ("2025-01", 0, 0), ("2025-02", 1, 53.0)]
+    assert [(b["value"], b["count"], b["level"], b["label"]) for b in chart["bars"]] == [
+        ("2024-11", 2, 20, "2024-11"), ("2024-12", 0, 0, "2024-12"), ("2025-01", 0, 0, "2025-01"),
+        ("2025-02", 1, 10, "2025-02")]
     assert chart["bars"][0]["href"] == "/search?q=x&from=2024-11-01&to=2024-11-30"
     assert chart["bars"][1]["href"] is None
+    # Many months: only the years are labelled (first bar and every January), so labels fit a phone.
+    chart = pages_view.timeline([{"value": "2024-09", "count": 1}, {"value": "2025-04", "count": 3}], "month",
+                                {"q": "x", "channel": []})
+    assert [b["label"] for b in chart["bars"]] == ["2024年", "", "", "", "2025年", "", "", ""]
