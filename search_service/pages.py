@@ -94,10 +94,9 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
     suggestion = result.get("suggestion")
     if suggestion:
         suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
-    hits = result["hits"]
-    for hit in hits:
-        hit["href"] = hit.get("url") or url_for("api.api_article", article_id=hit["id"])
-        hit["date"] = (hit.get("published") or "")[:10]
+    # Copies: the core caches its results, and the API must not see the page's extra keys.
+    hits = [dict(hit, href=hit.get("url") or url_for("api.api_article", article_id=hit["id"]),
+                 date=(hit.get("published") or "")[:10]) for hit in result["hits"]]
     chart = None
     if result.get("histogram") and result["total"]:
         interval, histogram = pages_view.chart_data(result["histogram"], params.facet_interval or "month")

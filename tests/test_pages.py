@@ -377,3 +377,10 @@ def test_timeline_fills_empty_months():
     chart = pages_view.timeline([{"value": "2024-09", "count": 1}, {"value": "2025-04", "count": 3}], "month",
                                 {"q": "x", "channel": []})
     assert [b["label"] for b in chart["bars"]] == ["2024年", "", "", "", "2025年", "", "", ""]
+
+
+def test_page_does_not_change_cached_api_results(client):
+    """The core caches results per snapshot: what the page adds must not leak into /api/search."""
+    client.get("/search?q=马拉松&facet_interval=month")
+    hit = api(client, "q=马拉松&facet_interval=month")["hits"][0]
+    assert "href" not in hit and "date" not in hit and hit["title"].startswith("2024江城马拉松")
