@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.errors import IndexMissing
@@ -96,9 +96,11 @@ def register_error_handlers(app: Flask) -> None:
                 414: "uri_too_long", 429: "rate_limited"}.get(status, "http_error")
         message = {404: "no such endpoint: see /api/openapi.json for what this service offers",
                    405: f"method {request.method} is not allowed here: use GET"}.get(status, exc.description or "")
-        if _wants_json():
-            return error_response(status, code, message)
-        return _html_error(status, message)
+        resp = make_response(error_response(status, code, message) if _wants_json() else _html_error(status, message))
+        allowed = getattr(exc, "valid_methods", None)
+        if status == 405 and allowed:  # a 405 must say what is allowed (RFC 9110)
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from search_service import deadline, facets as facet_mod
 from search_service.errors import NotFound
@@ -17,6 +18,18 @@ from search_service.match import Plan, plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import order
+
+def web_url(url: str | None) -> str | None:
+    """An article's link only when it is an absolute http(s) URL: archives carry anything in
+    that field, and `javascript:` or `data:` links must never reach a page or a feed."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
 
 def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
     """Matched docs in result order: BM25F x contiguity x freshness, or by date (scoring.py)."""
@@ -43,7 +56,7 @@ def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
         "title": title,
         "title_html": highlight_title(title, title_spans),
         "snippet_html": snippet(body, body_spans),
-        "url": fields.get("url") or None,
+        "url": web_url(fields.get("url")),
         "channel": fields.get("channel"),
         "published": fields.get("published") or None,
         "author": fields.get("author"),
@@ -185,7 +198,7 @@ def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
         "id": fields.get("id"),
         "title": fields.get("title"),
         "body": fields.get("body"),
-        "url": fields.get("url") or None,
+        "url": web_url(fields.get("url")),
         "channel": fields.get("channel"),
         "published": fields.get("published") or None,
         "author": fields.get("author"),
