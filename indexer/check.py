@@ -19,7 +19,7 @@ from whoosh import query as wq
 
 from indexer import analysis
 from indexer.build import USERDICT_NAME
-from indexer.store import IndexStore, latest_toc
+from indexer.store import IndexStore, column_values, latest_toc
 
 SHOWN = 10  # problems of one kind listed individually; the rest are counted
 
@@ -73,9 +73,9 @@ def check_index(index_dir: str | os.PathLike, sample: int = 50) -> dict[str, Any
             problems.append(f"{len(dupes)} id(s) stored more than once: {_listed(dupes)}")
 
         missing_folded: list[str] = []
-        column = reader.column_reader("folded") if reader.has_column("folded") else None
+        column = column_values(reader, "folded")
         for doc_id, (docnum, title) in titles.items():
-            if column is None or not column[docnum]:
+            if not column[docnum]:
                 missing_folded.append(doc_id)
         if missing_folded:
             problems.append(f"{len(missing_folded)} article(s) without folded text (exact-substring search "

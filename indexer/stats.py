@@ -9,7 +9,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer.build import USERDICT_NAME, file_sha1, find_userdict
-from indexer.store import Generation, IndexStore
+from indexer.store import Generation, IndexStore, column_values
 
 
 def _iso(ts: int) -> str:
@@ -49,8 +49,8 @@ def index_stats(index_dir: str | os.PathLike) -> dict[str, Any]:
     with ix.searcher() as searcher:
         reader = searcher.reader()
         live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
-        channels = reader.column_reader("channel")
-        stamps = reader.column_reader("ts")
+        channels = column_values(reader, "channel")  # not reader.column_reader: see column_values
+        stamps = column_values(reader, "ts")
         counts = Counter(channels[d] or "" for d in live)
         known = [stamps[d] for d in live if stamps[d] >= 0]
         documents = searcher.doc_count()

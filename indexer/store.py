@@ -207,6 +207,20 @@ def latest_toc(path: Path) -> int | None:
     return max(tocs) if tocs else None
 
 
+def column_values(reader: Any, name: str) -> list[Any]:
+    """Column `name` as a list indexed by global doc number.
+
+    Not ``reader.column_reader(name)``: Whoosh's MultiReader leaves out segments without a column
+    file (a segment whose documents all lack the field, e.g. an update of one article without a
+    channel), which shifts every later document. Per segment, Whoosh fills a missing column with
+    the field's default, as it does for a document without a value inside a segment.
+    """
+    out: list[Any] = []
+    for leaf, _offset in reader.leaf_readers():
+        out.extend(leaf.column_reader(name))
+    return out
+
+
 def pin_generation(gen: Generation) -> int | None:
     """Share-lock gen's READERS file for as long as the returned fd stays open (gc skips it)."""
     try:

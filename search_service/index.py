@@ -21,7 +21,7 @@ from whoosh.searching import Searcher
 from indexer import analysis
 from indexer.build import USERDICT_NAME
 from indexer.dictionaries import query_files_stamp
-from indexer.store import Generation, IndexStore, pin_generation
+from indexer.store import Generation, IndexStore, column_values, pin_generation
 
 
 class LRU(OrderedDict):
@@ -85,9 +85,9 @@ class Snapshot:
     # -- column arrays (indexed by global docnum) ---------------------------------------------
     def _column(self, name: str) -> list[Any]:
         reader = self.searcher().reader()
-        if not reader.has_column(name):
+        if name not in reader.schema or not reader.schema[name].column_type:
             return [None] * reader.doc_count_all()
-        return list(reader.column_reader(name))
+        return column_values(reader, name)
 
     @cached_property
     def live_docs(self) -> frozenset[int]:
@@ -104,7 +104,9 @@ class Snapshot:
 
     @cached_property
     def year(self) -> list[int]:
-        return self._column("year")
+        # An article without a date has no year: Whoosh hands back the column's default
+        # (2**31 - 1 for a 32-bit NUMERIC), which must not become a "2147483647" facet value.
+        return [y if y and 0 < y < 10000 else 0 for y in self._column("year")]
 
     @cached_property
     def month(self) -> list[str]:
