@@ -241,6 +241,17 @@ class Faults:
                   f"{time.monotonic() - t:.1f}s: {self.first_line(p)}")
         if p.returncode != 0:
             self.fail(f"update 2 after the killed rebuild failed: {p.stderr[-400:]}")
+        from indexer.store import IndexStore
+
+        def generations() -> str:
+            gens = IndexStore(self.index_dir).generations()
+            return ", ".join(g.name + ("" if g.is_complete() else " (half-built)") for g in gens)
+
+        self.note("generations now: " + generations())
+        p = run_cli("gc", "--index-dir", str(self.index_dir), "--wait", "60")
+        self.note(f"gc: exit {p.returncode}: {self.first_line(p)}; generations now: {generations()}")
+        if p.returncode != 0:
+            self.fail(f"gc failed: {p.stderr[-400:]}")
 
     def wait_visible(self) -> None:
         """The service must show update 1 without a restart (it polls for new commits)."""
@@ -297,6 +308,11 @@ class Faults:
             os.killpg(proc.pid, signal.SIGKILL)  # the rebuild and its analysis workers
             proc.wait()
             self.note(f"rebuild SIGKILLed {time.monotonic() - t0:.2f}s after its start (exit {proc.returncode})")
+            store = IndexStore(self.index_dir)
+            half = [g.name for g in store.generations() if not g.is_complete()]
+            live = store.current()
+            self.note(f"after the kill: live generation {live.name if live else None}, half-built left: "
+                      f"{', '.join(half) or 'none'}")
         else:
             self.note(f"rebuild finished before the kill (exit {proc.returncode}): nothing was interrupted; "
                       "use --kill-after to kill earlier")
