@@ -72,7 +72,7 @@ def bad_parameter_page(exc: BadParameter, q: str) -> tuple[str, int]:
 def html_error(status: int, message: str) -> tuple[str, int]:
     """Page for errors outside /api/ (registered for api._html_error)."""
     titles = {404: "页面不存在", 405: "不支持的请求方式", 400: "请求有误", 503: "搜索服务暂不可用"}
-    text = {404: "找不到这个页面，请检查地址，或直接搜索。",
+    text = {400: "请求的参数有误，请检查后重试。", 404: "找不到这个页面，请检查地址，或直接搜索。",
             503: "索引暂时无法打开，请稍后再试。"}.get(status, "请求没有完成，请稍后再试。")
     detail = "" if status == 404 else message  # the API's 404 text speaks to developers, not readers
     return render_template("error.html", status=status, q=_raw_q(), title=titles.get(status, "出错了"),

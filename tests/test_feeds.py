@@ -73,7 +73,7 @@ def test_feed_of_nothing_is_valid(client):
 def test_feed_bad_parameters(client, query, status):
     resp = client.get("/search.atom?" + query)
     assert resp.status_code == status
-    assert "<h1" in resp.data.decode() or "<p>" in resp.data.decode()
+    assert "请求的参数有误，请检查后重试。" in resp.data.decode()
 
 
 def test_opensearch_description(client):
