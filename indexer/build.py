@@ -115,6 +115,9 @@ def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str |
     store.root.mkdir(parents=True, exist_ok=True)
     udict = find_userdict(store.root, userdict)
     if udict is not None:
+        from indexer.dictionaries import read_userdict
+
+        read_userdict(udict)  # not UTF-8 or unreadable: a clear error, not jieba's traceback
         analysis.load_userdict(udict)
     procs = procs or os.cpu_count() or 1
     report = BuildReport()

@@ -115,6 +115,9 @@ def stats(index_dir: Path, as_json: bool) -> None:
     dr = data["date_range"]
     click.echo(f"date range   {dr['from']} .. {dr['to']}")
     click.echo(f"size         {data['size_bytes'] / 1e6:,.1f} MB")
+    for row in data.get("dictionaries", []):  # which user dictionary each kept generation used
+        sha = f" (sha1 {row['userdict_sha1'][:10]})" if row["userdict_sha1"] else ""
+        click.echo(f"userdict     {row['generation']} ({row['role']}): {row['userdict'] or 'none'}{sha}")
     click.echo("channels")
     for row in data["channels"]:
         click.echo(f"  {row['value'] or '(none)':<12} {row['count']:>8,}")

@@ -219,7 +219,10 @@ def check_dict(text: str, index_dir: Path, userdict: str | None, as_json: bool) 
     stop words queries would apply (from INDEX_DIR/synonyms.txt and stopwords.txt)."""
     from indexer.dictionaries import check_segmentation
 
-    out = check_segmentation(text, index_dir, userdict)
+    try:
+        out = check_segmentation(text, index_dir, userdict)
+    except NewsSearchError as exc:
+        raise fail(exc) from None
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer import analysis
+from indexer.errors import NewsSearchError
 
 SYNONYMS_NAME = "synonyms.txt"
 STOPWORDS_NAME = "stopwords.txt"
@@ -140,8 +141,9 @@ def synonym_units(words: Sequence[str], synonyms: Synonyms) -> list[list[tuple[s
 # check-dict: how a text is segmented with and without a user dictionary
 
 
-def _baseline_words(folded: str) -> list[str]:
-    """Segmentation without any user dictionary: a separate jieba instance with our bundled words."""
+def _before_after(folded: str, userdict: Path | None) -> tuple[list[str], list[str]]:
+    """Segmentation without and with the user dictionary, in a separate jieba instance (with our
+    bundled words), so words other dictionaries added to this process's jieba never show up."""
     import jieba
 
     tk = jieba.Tokenizer()
@@ -151,7 +153,43 @@ def _baseline_words(folded: str) -> list[str]:
         word = line.strip()
         if word and not word.startswith("#"):
             tk.add_word(analysis.fold_text(word), freq=50000)
-    return [w for w, _, _ in tk.tokenize(folded, HMM=True) if _WORDISH.search(w)]
+
+    def cut() -> list[str]:
+        return [w for w, _, _ in tk.tokenize(folded, HMM=True) if _WORDISH.search(w)]
+
+    before = cut()
+    if userdict is None:
+        return before, before
+    for word, freq, tag in read_userdict(userdict):
+        tk.add_word(analysis.fold_text(word), freq=freq, tag=tag)
+    return before, cut()
+
+
+class BadDictionary(NewsSearchError):
+    pass
+
+
+def read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """(word, freq, tag) entries, read as analysis.load_userdict does; a file that cannot be read
+    as UTF-8 text is a BadDictionary naming the file and line (jieba would fail with a traceback)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadDictionary(f"cannot read the user dictionary {path}: {exc.strerror or exc}") from None
+    entries = []
+    for lineno, line in enumerate(data.splitlines(), 1):
+        try:
+            raw = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise BadDictionary(f"{path}:{lineno}: the user dictionary is not UTF-8 text; save it as UTF-8 "
+                                f"(one `word [freq] [tag]` per line)") from None
+        parts = raw.strip().split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
+        entries.append((parts[0], freq, tag))
+    return entries
 
 
 def check_segmentation(text: str, index_dir: str | os.PathLike, userdict: str | os.PathLike | None) -> dict[str, Any]:
@@ -160,10 +198,11 @@ def check_segmentation(text: str, index_dir: str | os.PathLike, userdict: str | 
     from indexer.build import USERDICT_NAME
 
     folded = analysis.fold_text(text)
-    before = _baseline_words(folded)
     udict = Path(userdict) if userdict else Path(index_dir) / USERDICT_NAME
-    used = analysis.load_userdict(udict)
-    after = analysis.words(text)
+    if udict.is_file():
+        read_userdict(udict)  # a bad file is a clear error, before jieba sees it
+    used = analysis.load_userdict(udict)  # for the index terms below (this process's jieba)
+    before, after = _before_after(folded, udict if used else None)
     index_terms = [t.text for t in analysis.ChineseTokenizer()(text, mode="index")]
     dicts = load_query_dictionaries(index_dir)
     synonyms = [{"words": list(unit[0]), "alternatives": ["".join(a) for a in unit[1:]]}
