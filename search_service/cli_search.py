@@ -238,6 +238,8 @@ def related(article_id: str, limit: int, fmt: str, index_dir: Path) -> None:
     result = run(lambda: find_related(open_index(index_dir), article_id, limit))
     hits = result["hits"]
     keywords = " ".join(result["keywords"]) or "(none)"
+    if result.get("common_keywords"):  # in too many articles to mark a subject (related.py)
+        keywords += f" (too common to count: {' '.join(result['common_keywords'])})"
     if hits:
         summary = (f"{result['total']:,} related to {article_id} ({result['title']}), keywords: {keywords}; "
                    f"showing 1-{len(hits)}.")

@@ -267,3 +267,16 @@ def test_readme_query_counts(client, q, total, articles, ids):
     assert (data["total"], data["total_articles"]) == (total, articles)
     if ids is not None:
         assert {h["id"] for h in data["hits"]} == ids
+
+
+def test_related_command_names_the_keywords_too_common_to_count(demo_index):
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+
+    result = CliRunner().invoke(main, ["related", "demo-017", "--index-dir", str(demo_index)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == ("1 related to demo-017 (2024江城马拉松鸣枪开跑 三万名跑者穿越两江四岸), keywords: "
+                        "跑者 马拉松 赛道 江城 鸣枪 选手 三万名 全程 (too common to count: 江城); showing 1-1.")
+    assert lines[2].endswith("demo-018")
