@@ -72,7 +72,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def run_cli(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def free_port() -> int:
@@ -157,9 +157,9 @@ def client(host: str, port: int, mix: QueryMix, seed: int, stop: threading.Event
             status, ctype, body = get(conn, path)
             if status != 200:
                 error = f"{status} on {path}: {body[:200]!r}"
-            elif path.startswith(("/api/", "/healthz")):
-                if not ctype.startswith("application/json") or json.loads(body).get("ok") is not True:
-                    error = f"not an ok JSON answer on {path}: {ctype} {body[:200]!r}"
+            elif path.startswith(("/api/", "/healthz")) and (
+                    not ctype.startswith("application/json") or json.loads(body).get("ok") is not True):
+                error = f"not an ok JSON answer on {path}: {ctype} {body[:200]!r}"
         except (OSError, http.client.HTTPException, ValueError) as exc:
             error = f"{type(exc).__name__} on {path}: {exc}"
             conn.close()
@@ -172,7 +172,7 @@ def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class Faults:
     def run(self, started: float, seconds: float) -> None:
         try:
             self._run(started, seconds)
-        except Exception as exc:  # a broken fault step is a failed soak, not a silent thread death
+        except Exception as exc:  # noqa: BLE001 - a broken fault step fails the soak, not silently
             self.fail(f"fault sequence crashed: {type(exc).__name__}: {exc}")
 
     def _run(self, started: float, seconds: float) -> None:
@@ -255,7 +255,7 @@ class Faults:
 
     def wait_visible(self) -> None:
         """The service must show update 1 without a restart (it polls for new commits)."""
-        probe = sorted(self.changed)[0]
+        probe = min(self.changed)
         t = time.monotonic()
         while time.monotonic() - t < 15:
             status, body = self.api(f"/api/articles/{quote(probe, safe='')}")
@@ -326,6 +326,8 @@ class Faults:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", action="append", help="sources to index instead of the demo (repeatable)")
+    ap.add_argument("--index-from", type=Path, default=None,
+                    help="copy this already built index of the --corpus sources instead of building one")
     ap.add_argument("--seconds", type=float, default=60.0, help="load duration (default 60)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
     ap.add_argument("--threads", type=int, default=8, help="server worker threads (default 8)")
@@ -348,19 +350,24 @@ def main(argv: list[str] | None = None) -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         t = time.monotonic()
-        p = run_cli("rebuild", *sources, "--index-dir", str(index_dir), "--quiet",
-                    *(["--procs", str(args.procs)] if args.procs else []))
-        build_seconds = time.monotonic() - t
-        if p.returncode != 0:
-            print(p.stdout, p.stderr, file=sys.stderr)
-            return 2
-        print(f"built: {p.stdout.strip().splitlines()[-1]} ({build_seconds:.1f}s wall)")
+        if args.index_from:  # the caller vouches that it holds the --corpus sources
+            shutil.copytree(args.index_from, index_dir, ignore=shutil.ignore_patterns("writer.lock"))
+            build_seconds = float(args.kill_after or 6.0) * 2
+            print(f"copied the index {args.index_from} ({time.monotonic() - t:.1f}s)")
+        else:
+            p = run_cli("rebuild", *sources, "--index-dir", str(index_dir), "--quiet",
+                        *(["--procs", str(args.procs)] if args.procs else []))
+            build_seconds = time.monotonic() - t
+            if p.returncode != 0:
+                print(p.stdout, p.stderr, file=sys.stderr)
+                return 2
+            print(f"built: {p.stdout.strip().splitlines()[-1]} ({build_seconds:.1f}s wall)")
         articles = live_articles(index_dir)
 
         port = free_port()
-        server = subprocess.Popen([*CLI, "serve", "--index-dir", str(index_dir), "--port", str(port),
-                                   "--threads", str(args.threads)],
-                                  stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "wb"))
+        with (work / "serve.log").open("wb") as serve_log:  # the child keeps its own copy of the fd
+            server = subprocess.Popen([*CLI, "serve", "--index-dir", str(index_dir), "--port", str(port),
+                                       "--threads", str(args.threads)], stdout=subprocess.DEVNULL, stderr=serve_log)
 
         def api(path: str) -> tuple[int, Any]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

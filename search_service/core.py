@@ -10,7 +10,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from search_service import deadline, facets as facet_mod
+from search_service import deadline
+from search_service import facets as facet_mod
 from search_service.errors import NotFound
 from search_service.highlight import glue_spans, highlight_title, page_spans, posting_spans, snippet, substring_spans
 from search_service.index import SearchIndex, Snapshot
@@ -18,6 +19,7 @@ from search_service.match import Plan, plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import order
+
 
 def web_url(url: str | None) -> str | None:
     """An article's link only when it is an absolute http(s) URL: archives carry anything in

@@ -12,7 +12,12 @@ import pytest
 from search_service import core, deadline
 from search_service.app import create_app
 from search_service.index import SearchIndex
-from search_service.params import MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW, parse_search_params
+from search_service.params import (
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    MAX_RESULT_WINDOW,
+    parse_search_params,
+)
 
 
 def _error(resp, status: int) -> dict:

@@ -158,7 +158,7 @@ def test_suggest_answers_plain_text_as_json(hostile_client) -> None:
 
 def test_suggest_box_script_inserts_text_only() -> None:
     js = (Path(__file__).parents[1] / "search_service" / "static" / "suggest.js").read_text(encoding="utf-8")
-    code = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.S)
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.DOTALL)
     assert "textContent" in code
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in code
