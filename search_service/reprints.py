@@ -10,8 +10,9 @@ Why not SimHash alone: the index-time 64-bit SimHash (indexer.enrich.simhash ove
 of the demo reprint pair (96% identical text) differs in 10 bits, while on the real corpus
 templated stories about *different* events (yearly announcements, state-visit ceremonies) sit
 at 2-7 bits. So SimHash only pre-filters candidate pairs (<= MAX_HAMMING bits, cheap integer
-popcounts); the decision uses the shingle overlap and the publication dates. Measured on the
-19,547-article real corpus: README "Reprints".
+popcounts); the decision uses the shingle overlap and the publication dates. On the
+19,547-article real corpus this finds 4 groups holding 12 articles (one story republished 6 times),
+in 0.3 s per snapshot.
 
 Groups are computed once per snapshot from column arrays, so incremental updates regroup
 without a rebuild. Grouping is transitive (union-find): A~B and B~C put A, B, C in one group.
