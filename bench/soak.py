@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", action="append", help="sources to index instead of the demo (repeatable)")
     ap.add_argument("--index-from", type=Path, default=None,
                     help="copy this already built index of the --corpus sources instead of building one")
-    ap.add_argument("--seconds", type=float, default=60.0, help="load duration (default 60)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="load duration (default 60; the load lasts until the fault sequence is done)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
     ap.add_argument("--threads", type=int, default=8, help="server worker threads (default 8)")
     ap.add_argument("--seed", type=int, default=7)
