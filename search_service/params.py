@@ -54,12 +54,24 @@ def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def whole_number(raw: str) -> int:
+    """int() of a query-string value; "2.0" (how some clients write an integer) counts as 2."""
+    text = raw.strip()
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)  # ValueError when it is no number at all
+        if not value.is_integer():  # 2.5, inf, nan
+            raise ValueError(text) from None
+        return int(value)
+
+
 def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int | None) -> int:
     raw = _one(args, name)
-    if raw is None or raw == "":
+    if raw is None or not raw.strip():   # a blank form field means the default
         return default
     try:
-        value = int(raw.strip())
+        value = whole_number(raw)
     except ValueError:
         raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
     if value < low or (high is not None and value > high):
@@ -92,7 +104,7 @@ def _text(args: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 def _bool(args: Mapping[str, Sequence[str]], name: str, default: bool) -> bool:
     raw = _one(args, name)
-    if raw is None or raw == "":
+    if raw is None or not raw.strip():
         return default
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -115,9 +127,9 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
     channels = args.get("channel") or []
     if isinstance(channels, str):
         channels = [channels]
-    channels = [c.strip() for c in channels if c and c.strip()]
-    if any(len(c) > 50 for c in channels) or len(channels) > 20:
+    if any(len(c) > 50 for c in channels) or len(channels) > 20:  # as given, before blanks are dropped
         raise BadParameter("channel", "`channel` takes at most 20 values of at most 50 characters")
+    channels = [c.strip() for c in channels if c and c.strip()]
     sort = (_one(args, "sort") or "relevance").strip() or "relevance"
     if sort not in SORTS:
         raise BadParameter("sort", f"`sort` must be one of {', '.join(SORTS)}, got {sort[:40]!r}")

@@ -20,6 +20,7 @@ from search_service.core import collapse_reprints, find_docnum, render_hit
 from search_service.errors import BadParameter, NotFound
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import TEXT_FIELDS, Plan, term_docs
+from search_service.params import whole_number
 from search_service.reprints import reprints_of
 
 DEFAULT_LIMIT = 10
@@ -37,7 +38,7 @@ def parse_limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return default
     try:
-        value = int(raw.strip() if isinstance(raw, str) else raw)
+        value = whole_number(raw) if isinstance(raw, str) else int(raw)
     except ValueError:
         raise BadParameter("limit", f"`limit` must be a whole number, got {str(raw)[:40]!r}") from None
     if not 1 <= value <= MAX_LIMIT:

@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from search_service import suggest
 from search_service.errors import BadParameter
-from search_service.params import MAX_QUERY_CHARS, SearchParams
+from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
 from search_service.querylog import FILE_NAME, QueryLog
 
 bp = Blueprint("suggest_api", __name__)
@@ -57,7 +57,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
     if not low <= value <= high:

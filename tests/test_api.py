@@ -76,6 +76,7 @@ LONG = "银" * 201
     ("q=a&per_page=51", "per_page", "invalid_parameter", "`per_page` must be in 1..50, got 51"),
     ("q=a&per_page=ten", "per_page", "invalid_parameter", "`per_page` must be a whole number, got 'ten'"),
     ("q=a&per_page=2.5", "per_page", "invalid_parameter", "`per_page` must be a whole number, got '2.5'"),
+    ("q=a&per_page=inf", "per_page", "invalid_parameter", "`per_page` must be a whole number, got 'inf'"),
     ("q=a&page=0", "page", "invalid_parameter", "`page` must be >= 1, got 0"),
     ("q=a&page=-3", "page", "invalid_parameter", "`page` must be >= 1, got -3"),
     ("q=a&page=x", "page", "invalid_parameter", "`page` must be a whole number, got 'x'"),
