@@ -14,12 +14,12 @@ import os
 from collections import Counter
 from typing import Any
 
-from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from indexer import analysis
 from indexer.build import USERDICT_NAME
-from indexer.store import IndexStore, column_values, latest_toc
+from indexer.errors import IndexDamaged
+from indexer.store import IndexStore, column_values, latest_toc, open_index
 
 SHOWN = 10  # problems of one kind listed individually; the rest are counted
 
@@ -45,7 +45,11 @@ def check_index(index_dir: str | os.PathLike, sample: int = 50) -> dict[str, Any
             warnings.append(f"{other.name} is half-built (no meta.json): `news-search gc` removes it")
     analysis.load_userdict(gen.path / USERDICT_NAME)  # segment titles as this generation's queries do
 
-    ix = whoosh_index.open_dir(str(gen.path))
+    try:
+        ix = open_index(gen)
+    except IndexDamaged as exc:
+        return {"generation": gen.name, "documents": 0, "sampled": 0, "sample_found": 0,
+                "problems": problems + [str(exc)], "warnings": warnings, "ok": False}
     with ix.searcher() as searcher:
         reader = searcher.reader()
         documents = searcher.doc_count()

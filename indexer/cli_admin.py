@@ -127,15 +127,19 @@ def delete(ids: tuple[str, ...], index_dir: Path, from_file: str | None, wait: f
 @index_dir_option
 @wait_option
 @click.option("--no-keep-previous", is_flag=True, help="Also remove the previous generation (no rollback after).")
-def gc(index_dir: Path, wait: float, no_keep_previous: bool) -> None:
+@click.option("--grace", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="Keep files superseded by an update for this long, for services still reading the "
+                   "commit before it [default: 60]; 0 when no service is running.")
+def gc(index_dir: Path, wait: float, no_keep_previous: bool, grace: float | None) -> None:
     """Remove old and half-built generations and files superseded by updates.
 
     Keeps the live generation, the previous one (for rollback) and any a service still reads.
     """
-    from indexer.update import collect_garbage
+    from indexer.update import GRACE_SECONDS, collect_garbage
 
     try:
-        out = collect_garbage(index_dir, wait=wait, keep_previous=not no_keep_previous)
+        out = collect_garbage(index_dir, wait=wait, keep_previous=not no_keep_previous,
+                              grace=GRACE_SECONDS if grace is None else grace)
     except NewsSearchError as exc:
         raise fail(exc) from None
     _echo_recovered(out["recovered_from"])

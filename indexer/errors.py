@@ -19,3 +19,7 @@ class IndexMissing(NewsSearchError):
 
 class WriterBusy(NewsSearchError):
     pass
+
+
+class IndexDamaged(IndexMissing):
+    """The live generation exists but cannot be read (a file missing or corrupt)."""

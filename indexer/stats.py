@@ -6,10 +6,9 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from whoosh import index as whoosh_index
 
 from indexer.build import USERDICT_NAME, file_sha1, find_userdict
-from indexer.store import Generation, IndexStore, column_values
+from indexer.store import Generation, IndexStore, column_values, open_index
 
 
 def _iso(ts: int) -> str:
@@ -45,7 +44,7 @@ def index_stats(index_dir: str | os.PathLike) -> dict[str, Any]:
     store = IndexStore(index_dir)
     gen = store.require_current()
     meta = gen.meta()
-    ix = whoosh_index.open_dir(str(gen.path))
+    ix = open_index(gen)  # damaged: a clear IndexDamaged, not a traceback
     with ix.searcher() as searcher:
         reader = searcher.reader()
         live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]

@@ -29,7 +29,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from indexer.errors import IndexMissing, WriterBusy
+from indexer.errors import IndexDamaged, IndexMissing, WriterBusy
 
 ENV_INDEX_DIR = "NEWS_SEARCH_INDEX_DIR"
 DEFAULT_INDEX_DIR = "index_data"
@@ -194,6 +194,23 @@ class IndexStore:
     # -- the writer lock ---------------------------------------------------------------------
     def writer_lock(self, wait: float = 0.0, action: str = "write") -> WriterLock:
         return WriterLock(self.root / "writer.lock", wait=wait, action=action)
+
+
+def open_index(gen: Generation) -> Any:
+    """Open `gen`'s Whoosh index and every segment's files; any failure is IndexDamaged.
+
+    Broad on purpose: whatever Whoosh raises on a missing or corrupt file (OSError, EOFError,
+    struct.error, unpickling errors...) means the same to the admin: this generation is damaged.
+    """
+    try:
+        ix = whoosh_index.open_dir(str(gen.path))
+        ix.reader().close()
+        return ix
+    except Exception as exc:  # noqa: BLE001 -- see the docstring
+        raise IndexDamaged(
+            f"the index of {gen.name} ({gen.path}) cannot be read: {exc.__class__.__name__}: {exc}. "
+            f"`news-search rollback` returns to the previous generation; `news-search rebuild` makes a new one"
+        ) from None
 
 
 def latest_toc(path: Path) -> int | None:

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError
 from whoosh.writing import SegmentWriter
@@ -26,10 +25,10 @@ from whoosh.writing import SegmentWriter
 from indexer import analysis, ingest
 from indexer.build import USERDICT_NAME, analysed_documents, file_sha1, find_userdict
 from indexer.enrich import content_hash
-from indexer.errors import IndexMissing, WriterBusy
+from indexer.errors import IndexDamaged, IndexMissing, WriterBusy
 from indexer.model import Article, Problem
 from indexer.schema import SCHEMA_VERSION
-from indexer.store import Generation, IndexStore, latest_toc
+from indexer.store import Generation, IndexStore, latest_toc, open_index
 
 GRACE_SECONDS = 60.0
 INDEX_NAME = "MAIN"
@@ -81,7 +80,7 @@ class GentleWriter(SegmentWriter):
 
 def open_writer(gen: Generation, wait: float, limitmb: int = 128) -> tuple[Any, GentleWriter]:
     """Our writer lock is held already; Whoosh's own lock guards against writers that bypass it."""
-    ix = whoosh_index.open_dir(str(gen.path))
+    ix = open_index(gen)
     try:
         return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb)
     except LockError:
@@ -178,7 +177,7 @@ def _finish(store: IndexStore, gen: Generation, report: UpdateReport, writer: Ge
 def sync_meta(store: IndexStore, gen: Generation, last_update: dict[str, int] | None = None) -> int:
     """Bring meta.json up to the latest commit (also repairs one a killed writer left behind).
     Returns the document count. Call holding the writer lock."""
-    documents = whoosh_index.open_dir(str(gen.path)).doc_count()
+    documents = open_index(gen).doc_count()
     meta = gen.meta()
     if last_update is not None or meta.get("documents") != documents or meta.get("toc") != latest_toc(gen.path):
         changes: dict[str, Any] = {"documents": documents}
@@ -326,7 +325,10 @@ def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_pre
         freed = 0
         if live is not None and live.is_complete():
             freed = clean_superseded(live.path, grace)
-            sync_meta(store, live)
+            try:
+                sync_meta(store, live)
+            except IndexDamaged:
+                pass  # gc still removes what it can; `check` names the damage
     return {"removed": removed, "in_use": in_use, "freed_bytes": freed, "recovered_from": lock.recovered_from,
             "current": live.name if live else None,
             "previous": store.previous().name if store.previous() else None}

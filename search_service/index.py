@@ -21,7 +21,8 @@ from whoosh.searching import Searcher
 from indexer import analysis
 from indexer.build import USERDICT_NAME
 from indexer.dictionaries import query_files_stamp
-from indexer.store import Generation, IndexStore, column_values, pin_generation
+from indexer.errors import IndexDamaged
+from indexer.store import Generation, IndexStore, column_values, open_index, pin_generation
 
 
 class LRU(OrderedDict):
@@ -52,7 +53,7 @@ class Snapshot:
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
-        self.ix = whoosh_index.open_dir(str(gen.path))
+        self.ix = open_index(gen)
         # Pinned: every thread's searcher reads this commit, so docnums agree with the column
         # arrays even when a writer commits meanwhile (writers keep superseded files for a while).
         self.toc = self.ix._read_toc()
@@ -172,7 +173,7 @@ class SearchIndex:
                     # Build the per-snapshot arrays off the request path (requests that need them
                     # first simply compute them too).
                     threading.Thread(target=self._snapshot.warm, daemon=True).start()
-                except (OSError, whoosh_index.IndexError):
+                except (OSError, whoosh_index.IndexError, IndexDamaged):
                     # Caught mid-switch (e.g. a generation removed under us): keep answering from
                     # the snapshot we have and look again on the next request.
                     if self._snapshot is None:

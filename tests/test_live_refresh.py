@@ -22,7 +22,7 @@ import pytest
 
 from indexer import update as upd
 from indexer.demo_data import demo_sources
-from lifecycle_util import cli, copy_index, many_records, spawn, write_jsonl
+from lifecycle_util import copy_index, many_records, spawn, write_jsonl
 from search_service.app import create_app
 
 PICKUP_SECONDS = 2.0  # the promise: changes are served within a second or two
