@@ -133,10 +133,12 @@ class _Parser:
     def unary(self) -> Node:
         if self.peek() == "not":
             self.i += 1
-            return Not(self.primary())
+            return Not(self.unary())
         return self.primary()
 
     def primary(self) -> Node:
+        if self.i >= len(self.tokens):  # e.g. a trailing NOT
+            raise _Syntax("missing operand")
         kind, fld, neg, value = self.tokens[self.i]
         self.i += 1
         if kind == "lp":

@@ -22,6 +22,7 @@ from search_service.query import And, Not, Or, Quoted, Words, has_positive, pars
     ("银行 -银行卡", And([Words("银行"), Not(Words("银行卡"))])),
     ("NOT 广告", Not(Words("广告"))),
     ("--a", Not(Words("a"))),
+    ("NOT NOT a", Not(Not(Words("a")))),
     ("-(a b) c", And([Not(And([Words("a"), Words("b")])), Words("c")])),
     ("a -(b OR c)", And([Words("a"), Not(Or([Words("b"), Words("c")]))])),
     # a lone dash or other punctuation between words is ignored
@@ -76,6 +77,9 @@ def test_parse_tree(text: str, tree: object) -> None:
     ("-", Words("-")),
     ("-(", Words("-")),
     ("&", Words("&")),
+    ("a NOT", Words("a")),
+    ("a OR NOT", Words("a")),
+    ("NOT", Words("NOT")),
     ("OR", Words("OR")),
 ])
 def test_syntax_errors_fall_back_to_plain_terms(text: str, tree: object) -> None:
