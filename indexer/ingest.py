@@ -65,6 +65,11 @@ def _iter_checked(paths: list[str]) -> Iterator[Result]:
             yield from iter_file(path, explicit=True)
 
 
+# Dictionary files kept beside the articles (the demo's userdict.txt, an index dir's synonyms) are
+# not articles; named explicitly on the command line they are still read.
+DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
+
+
 def _walk(top: str, visited: set[str]) -> Iterator[Result]:
     errors: list[OSError] = []
     for dirpath, dirnames, filenames in os.walk(top, onerror=errors.append, followlinks=True):
@@ -80,7 +85,7 @@ def _walk(top: str, visited: set[str]) -> Iterator[Result]:
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and not _is_index_dir(os.path.join(dirpath, d)))
         for name in sorted(filenames):
-            if not name.startswith(".") and file_format(name) is not None:
+            if not name.startswith(".") and name not in DICTIONARY_FILES and file_format(name) is not None:
                 yield from iter_file(os.path.join(dirpath, name), explicit=False)
     yield from (_os_problem(err) for err in errors)
 

@@ -51,6 +51,8 @@ def test_directory_walk_is_recursive_sorted_and_skips_hidden_and_other_types(tmp
     (tmp_path / "d.txt").write_text(PAGE, encoding="utf-8")
     (tmp_path / "e").write_text("无扩展名的标题\n正文一段。\n", encoding="utf-8")
     (tmp_path / "f.jsonl.gz").write_bytes(gzip.compress(_jsonl({"id": "f", "title": "压缩"})))
+    for dictionary in ("userdict.txt", "synonyms.txt", "stopwords.txt"):  # beside the articles, not articles
+        (tmp_path / dictionary).write_text("澜舟星图 10 nz\n央行 中国人民银行\n", encoding="utf-8")
     for skipped in (".hidden.txt", "notes.md", "photo.jpg", "data.csv"):
         (tmp_path / skipped).write_bytes(b"\x89PNG\x00" if skipped.endswith("jpg") else b"x")
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
@@ -63,6 +65,8 @@ def test_directory_walk_is_recursive_sorted_and_skips_hidden_and_other_types(tmp
     assert articles[1].channel == "社会" and articles[1].published == "2021-07-01T00:00:00"
     assert articles[4].origin == f"{tmp_path / 'a' / '0.json'}[1]"
     assert articles[5].origin == f"{tmp_path / 'a' / 'deep' / '1.ndjson'}:1"
+    # Named explicitly, a dictionary file is read like any text file.
+    assert [a.title for a in _collect(tmp_path / "userdict.txt")[0]] == ["澜舟星图 10 nz"]
 
 
 def test_explicit_unsupported_file_is_a_problem(tmp_path: Path) -> None:
