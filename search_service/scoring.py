@@ -141,7 +141,8 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
     arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
     ts = ts_array(snap)[arr]
     if sort in ("newest", "oldest"):
-        keys = (arr, -ts) if sort == "newest" else (arr, ts)
+        # Undated articles (ts -1) go last in both directions: they are not "the oldest".
+        keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
         return arr[np.lexsort(keys)], None
     scores = bm25(snap, terms)[arr] if terms else np.zeros(len(arr))
     unindexed = [(f, w) for f, w in dict.fromkeys(terms) if not len(postings(snap, f, w)[0])]
