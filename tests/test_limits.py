@@ -257,3 +257,10 @@ def test_rate_limit_from_the_environment(demo_index: Path, monkeypatch: pytest.M
     c = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False}).test_client()
     assert c.get("/api/search?q=x").status_code == 200
     assert _error(c.get("/api/search?q=x"), 429)["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("url", ['/search?q="的"', '/search.atom?q="的"', '/search?q=支付宝 -"的"'])
+def test_pages_and_feeds_answer_partial_results(demo_index: Path, url: str) -> None:
+    limited = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False,
+                          "SEARCH_TIME_LIMIT_MS": EXPIRED}).test_client()
+    assert limited.get(url).status_code == 200
