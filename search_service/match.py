@@ -5,6 +5,7 @@ logic, exact substrings and exclusions are exact; Whoosh's BM25F then only ranks
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -19,6 +20,7 @@ from search_service.synonyms import extra_stop_words, units as synonym_units
 # queries (a phrase or a quoted string keeps them, so they never break phrases).
 STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
 TEXT_FIELDS = ("title", "body")
+_LETTER_DIGIT_RUNS = re.compile(r"[a-z]+|[0-9]+")
 
 
 @dataclass
@@ -88,10 +90,20 @@ def field_phrase_docs(snap: Snapshot, fieldname: str, text: str) -> frozenset[in
     return snap.term_docs.get_or(("p", fieldname, tuple(ws)), lambda: frozenset(snap.searcher().docs_for_query(q)))
 
 
+def spaced_variant(word: str) -> str | None:
+    """`iphone 15` for the mixed token `iphone15`: articles that write it with a space index two
+    tokens, which the unspaced query word must still find. None for other words."""
+    runs = _LETTER_DIGIT_RUNS.findall(word)
+    return " ".join(runs) if len(runs) > 1 and "".join(runs) == word else None
+
+
 def _word_set(snap: Snapshot, word: str, title_only: bool) -> frozenset[int]:
     fields = ("title",) if title_only else TEXT_FIELDS
     if len(word) > 1:
         found = term_docs(snap, fields, word)
+        spaced = spaced_variant(word)
+        if spaced:
+            found = found | substring_docs(snap, spaced, title_only)
         if found:
             return found
     # Single characters and words the index never produced as tokens: exact substring recall.
@@ -212,6 +224,8 @@ def plan(snap: Snapshot, node: Node) -> Plan:
             # never produced as tokens are marked as substrings.
             if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w):
                 marks.add(w)
+            if spaced_variant(w):
+                strings.add(spaced_variant(w) or "")
             elif len(ws) == 1 or len(w) > 1:
                 strings.add(w)
             else:  # 小 of 支付宝小程序 (支付宝/小/程序): marked only where it touches another mark
