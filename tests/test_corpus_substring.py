@@ -97,5 +97,3 @@ def test_quoted_query_equals_substring_scan(corpus_index: SearchIndex, folded_ar
 def test_folded_variants_find_the_same(corpus_index: SearchIndex, variant: str, plain: str) -> None:
     snap = corpus_index.snapshot()
     assert evaluate(snap, parse_query(f'"{variant}"')) == evaluate(snap, parse_query(f'"{plain}"'))
-
-
