@@ -113,9 +113,10 @@ def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str
     """BM25 for query strings the index holds no postings for (a single character such as 银, a
     string inside longer words): occurrences counted in the folded title / body of `arr` only, so
     such queries still rank title matches and repeated mentions first instead of all scoring 0."""
-    from search_service.match import substring_docs
+    from search_service.match import folded_titles, substring_docs
 
     texts = snap.folded
+    titles = folded_titles(snap)
     n_docs = max(1, len(snap.live_docs))
     docs = arr.tolist()
     out = np.zeros(len(arr), dtype=np.float64)
@@ -125,9 +126,13 @@ def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str
         title_only = fieldname == "title"
         df = max(1, len(substring_docs(snap, word, title_only)))
         idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        part = 0 if title_only else 2   # folded = title "\n" body
-        tfs = np.fromiter((texts[d].partition("\n")[part].count(word) for d in docs), dtype=np.float64,
-                          count=len(docs))
+        # folded = title "\n" body, and a needle never holds "\n": body count = whole - title count
+        # (partition() copied every body, as costly as the count itself).
+        if title_only:
+            counts = (titles[d].count(word) for d in docs)
+        else:
+            counts = (texts[d].count(word) - titles[d].count(word) for d in docs)
+        tfs = np.fromiter(counts, dtype=np.float64, count=len(docs))
         lengths = field_lengths(snap, fieldname)
         avg = float(lengths.mean()) or 1.0
         norm = K1 * (1.0 - B + B * lengths[arr] / avg)
