@@ -56,6 +56,14 @@ class Server:
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT_S)
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the server process has used so far (all its threads)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
     def memory(self) -> dict[str, float]:
         return {"rss_mb": round(rss_mb(self.proc.pid), 1), "peak_rss_mb": round(hwm_mb(self.proc.pid), 1)}
 
@@ -144,11 +152,14 @@ def load(server: Server, requests: list[dict[str, Any]], clients: int, seconds: 
             done[0] += len(local)
 
     t0 = time.perf_counter()
+    cpu0 = server.cpu_s()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    server_cpu = server.cpu_s() - cpu0
     return {"clients": clients, "seconds": round(elapsed, 1), "requests": done[0], "errors": errors[0],
-            "rps": round(done[0] / elapsed, 1), **summary(ms)}
+            "rps": round(done[0] / elapsed, 1), "server_cpu_s": round(server_cpu, 1),
+            "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, done[0]), 2), **summary(ms)}
