@@ -300,7 +300,7 @@ def run_peers(corpus: Path, mix: list[dict[str, Any]], filters: list[dict[str, s
             continue
         answer = json.loads(ran["stdout"].strip().splitlines()[-1])
         res["selfcheck_problems"] = answer["selfcheck_problems"]
-        res["query_process_peak_rss_mb"] = ran["max_single_rss_mb"]
+        res["query_process_peak_rss_mb"] = ran["peak_tree_rss_mb"]
         for scenario in PEER_SCENARIOS:
             rows = mix if scenario != "deep" else deep_rows(mix, inproc["full"]["totals"])
             got = [(i, row) for (sc, i), row in zip(plan, answer["rows"]) if sc == scenario]
@@ -424,16 +424,20 @@ def report(r: dict[str, Any]) -> str:
     p = r.get("peers")
     if p:
         add("### Peers (in-process, same articles and queries)\n")
-        add("| peer | articles indexed | build s | articles/s | index MB | peak RSS MB |")
-        add("| --- | --- | --- | --- | --- | --- |")
+        # Sampled from /proc: wait4's ru_maxrss of a child forked from this (large) process counts
+        # the pages it shared before exec, so it overstates a small peer's memory.
+        add("| peer | articles indexed | build s | articles/s | CPU user+sys s | index MB | peak RSS MB (sampled) |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
         for key, res in p.items():
             bb = res["build"]
             add(f"| {key} | {bb['articles']:,} | {bb['wall_s']:.1f} | {bb['articles_per_s']:,.1f} | "
-                f"{bb['index_bytes'] / 1e6:,.1f} | {bb['max_single_rss_mb']:,.0f} |"
+                f"{bb['cpu_user_s'] + bb['cpu_sys_s']:,.1f} | "
+                f"{bb['index_bytes'] / 1e6:,.1f} | {bb['peak_tree_rss_mb']:,.0f} |"
                 + (" (reused: measured in an earlier run)" if bb.get("reused") else ""))
         if not b.get("reused"):
             add(f"| news-search | {b['documents']:,} | {b['wall_s']:.1f} | {b['articles_per_s']:,.1f} | "
-                f"{b['index_bytes'] / 1e6:,.1f} | {b['peak_tree_pss_mb']:,.0f} (tree PSS) |")
+                f"{b['cpu_user_s'] + b['cpu_sys_s']:,.1f} | "
+                f"{b['index_bytes'] / 1e6:,.1f} | {b['peak_tree_rss_mb']:,.0f} (all processes; PSS {b['peak_tree_pss_mb']:,.0f}) |")
         add("\n| peer | scenario | n | ours p50 | ours p95 | peer p50 | peer p95 | peer/ours p50 | peer/ours p95 | "
             "peer 0 hits where ours > 0 | hits ours / peer |")
         add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -516,11 +520,17 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N full requests (cold)")
     ap.add_argument("--out", type=Path, default=RESULTS, help=f"JSON Lines file to append to (default: {RESULTS})")
     ap.add_argument("--no-save", action="store_true", help="print only; append no JSON result")
+    ap.add_argument("--report", type=int, metavar="K", help="only print the tables of the K-th saved run in --out "
+                    "(1 = first, -1 = last) and exit")
     return ap.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.report:
+        runs = [json.loads(line) for line in args.out.read_text(encoding="utf-8").splitlines() if line.strip()]
+        print(report(runs[args.report - 1 if args.report > 0 else args.report]))
+        return
     WORK.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     mach = measure.machine()
