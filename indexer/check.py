@@ -16,7 +16,7 @@ from typing import Any
 
 from whoosh import query as wq
 
-from indexer import analysis
+from indexer.dictionaries import IsolatedSegmenter
 from indexer.build import USERDICT_NAME
 from indexer.errors import IndexDamaged
 from indexer.store import IndexStore, column_values, latest_toc, open_index
@@ -43,7 +43,11 @@ def check_index(index_dir: str | os.PathLike, sample: int = 50) -> dict[str, Any
     for other in store.generations():
         if other.name not in (gen.name, previous.name if previous else None) and not other.is_complete():
             warnings.append(f"{other.name} is half-built (no meta.json): `news-search gc` removes it")
-    analysis.load_userdict(gen.path / USERDICT_NAME)  # segment titles as this generation's queries do
+    # Segment titles as this generation's queries do, with exactly its dictionary (this process's
+    # jieba may hold words of other generations' dictionaries).
+    segmenter = IsolatedSegmenter()
+    if (gen.path / USERDICT_NAME).is_file():
+        segmenter.add_userdict(gen.path / USERDICT_NAME)
 
     try:
         ix = open_index(gen)
@@ -90,7 +94,7 @@ def check_index(index_dir: str | os.PathLike, sample: int = 50) -> dict[str, Any
         not_found: list[str] = []
         for doc_id in chosen:
             docnum, title = titles[doc_id]
-            words = analysis.words(title)
+            words = segmenter.words(title)
             if not words:
                 continue
             q = wq.And([wq.Term("title", w) for w in dict.fromkeys(words)])

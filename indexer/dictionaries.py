@@ -141,28 +141,38 @@ def synonym_units(words: Sequence[str], synonyms: Synonyms) -> list[list[tuple[s
 # check-dict: how a text is segmented with and without a user dictionary
 
 
+class IsolatedSegmenter:
+    """analysis.words() in a separate jieba instance (with our bundled words): words that other
+    user dictionaries added to this process's jieba never show up (a process that served or built
+    several generations has them all)."""
+
+    def __init__(self) -> None:
+        import jieba
+
+        self.tk = jieba.Tokenizer()
+        self.tk.initialize()
+        mixed = Path(analysis.__file__).parent / "data" / "mixed_words.txt"
+        for line in mixed.read_text(encoding="utf-8").splitlines():
+            word = line.strip()
+            if word and not word.startswith("#"):
+                self.tk.add_word(analysis.fold_text(word), freq=50000)
+
+    def add_userdict(self, path: Path) -> None:
+        for word, freq, tag in read_userdict(path):
+            self.tk.add_word(analysis.fold_text(word), freq=freq, tag=tag)
+
+    def words(self, text: str) -> list[str]:
+        return [w for w, _, _ in self.tk.tokenize(analysis.fold_text(text), HMM=True) if _WORDISH.search(w)]
+
+
 def _before_after(folded: str, userdict: Path | None) -> tuple[list[str], list[str]]:
-    """Segmentation without and with the user dictionary, in a separate jieba instance (with our
-    bundled words), so words other dictionaries added to this process's jieba never show up."""
-    import jieba
-
-    tk = jieba.Tokenizer()
-    tk.initialize()
-    mixed = Path(analysis.__file__).parent / "data" / "mixed_words.txt"
-    for line in mixed.read_text(encoding="utf-8").splitlines():
-        word = line.strip()
-        if word and not word.startswith("#"):
-            tk.add_word(analysis.fold_text(word), freq=50000)
-
-    def cut() -> list[str]:
-        return [w for w, _, _ in tk.tokenize(folded, HMM=True) if _WORDISH.search(w)]
-
-    before = cut()
+    """Segmentation without and with the user dictionary."""
+    seg = IsolatedSegmenter()
+    before = seg.words(folded)
     if userdict is None:
         return before, before
-    for word, freq, tag in read_userdict(userdict):
-        tk.add_word(analysis.fold_text(word), freq=freq, tag=tag)
-    return before, cut()
+    seg.add_userdict(userdict)
+    return before, seg.words(folded)
 
 
 class BadDictionary(NewsSearchError):

@@ -207,9 +207,12 @@ def open_index(gen: Generation) -> Any:
         ix.reader().close()
         return ix
     except Exception as exc:  # noqa: BLE001 -- see the docstring
+        # No directory paths in the message: the API shows it to the public (503).
+        name = getattr(exc, "filename", None)
+        what = f"{exc.__class__.__name__} on {Path(name).name}" if name else exc.__class__.__name__
         raise IndexDamaged(
-            f"the index of {gen.name} ({gen.path}) cannot be read: {exc.__class__.__name__}: {exc}. "
-            f"`news-search rollback` returns to the previous generation; `news-search rebuild` makes a new one"
+            f"the index generation {gen.name} cannot be read ({what}): `news-search check` names the problem; "
+            f"`news-search rollback` returns to the previous generation, `news-search rebuild` makes a new one"
         ) from None
 
 

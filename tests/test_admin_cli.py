@@ -60,7 +60,7 @@ def raw_writer(index_dir: Path):
     ("no-id", "problem: 1 document(s) without an id: #50"),
     ("postings", "problem: 1 of 51 sampled article(s) not found by their own title: ghost-1 (江城地铁十号线全线贯通); "
                  "rebuild the index"),
-    ("segment", "cannot be read: FileNotFoundError"),
+    ("segment", "problem: the index generation gen-000001 cannot be read (FileNotFoundError on MAIN_"),
 ], ids=lambda v: v if v in ("count", "no-meta", "duplicate", "no-id", "postings", "segment") else "")
 def test_check_names_each_problem(index: Path, damage: str, expected: str) -> None:
     if damage == "count":
@@ -121,7 +121,9 @@ def test_damaged_live_generation_is_a_503_not_a_500(index: Path) -> None:
     resp = client.get("/api/search", query_string={"q": "江城"})
     assert resp.status_code == 503
     assert resp.get_json()["error"]["code"] == "index_unavailable"
-    assert "`news-search rollback`" in resp.get_json()["error"]["message"]
+    message = resp.get_json()["error"]["message"]
+    assert message.startswith("the index generation gen-000001 cannot be read (FileNotFoundError on MAIN_")
+    assert "`news-search rollback`" in message and str(index) not in message
 
 
 # -- optimize -------------------------------------------------------------------------------------
