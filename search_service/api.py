@@ -75,6 +75,16 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+@bp.after_app_request
+def json_options(resp):
+    """Flask answers OPTIONS itself with an empty text/html body; on JSON paths say it in JSON."""
+    if request.method == "OPTIONS" and _wants_json() and resp.status_code == 200 and resp.mimetype == "text/html":
+        allowed = sorted(resp.allow) if resp.allow else []
+        resp.set_data(jsonify({"ok": True, "methods": allowed}).get_data())
+        resp.mimetype = "application/json"
+    return resp
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SearchError)
     def search_error(exc: SearchError):

@@ -194,7 +194,7 @@ def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
     snap = index.snapshot()
     docnum = find_docnum(snap, article_id)
     if docnum is None:
-        raise NotFound(f"no article with id {article_id!r}: search for it with /api/search?q=...")
+        raise NotFound(f"no article with id {article_id[:100]!r}: search for it with /api/search?q=...")
     fields = snap.stored(docnum)
     return {
         "id": fields.get("id"),

@@ -119,7 +119,7 @@ def related(index: SearchIndex, article_id: str, limit: int = DEFAULT_LIMIT) -> 
     snap = index.snapshot()
     docnum = find_docnum(snap, article_id)
     if docnum is None:
-        raise NotFound(f"no article with id {article_id!r}: search for it with /api/search?q=...")
+        raise NotFound(f"no article with id {article_id[:100]!r}: search for it with /api/search?q=...")
     return snap.results.get_or(("related", article_id, limit), lambda: _related(snap, docnum, limit))
 
 

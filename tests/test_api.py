@@ -229,3 +229,15 @@ def test_search_index_keeps_answering_during_rebuilds(demo_index: Path, tmp_path
         rebuild(demo_sources(), index_dir, userdict=str(demo_userdict()), procs=1)
         result = core.search(index, params)
         assert result["total"] == 2 and result["generation"] == index.store.require_current().name
+
+
+@pytest.mark.parametrize("url", ["/api/search", "/api/stats", "/healthz", "/api/articles/demo-001"])
+def test_options_answers_json(client, url: str) -> None:
+    resp = client.options(url)
+    assert (resp.status_code, resp.mimetype) == (200, "application/json")
+    assert resp.get_json() == {"ok": True, "methods": ["GET", "HEAD", "OPTIONS"]}
+
+
+def test_unknown_long_id_is_not_echoed_whole(client) -> None:
+    body = get_json(client, "/api/articles/" + "x" * 3000, 404)
+    assert body["error"]["message"] == f"no article with id {'x' * 100!r}: search for it with /api/search?q=..."
