@@ -89,3 +89,28 @@ def test_api_answers_200_or_a_400_envelope(app, args: dict[str, list[str]]) -> N
         assert f"`{body['error']['parameter']}`" in body["error"]["message"]
     else:
         _check_result(body, body["per_page"])
+
+
+SNIPPET_ALPHABET = st.sampled_from(list("银行小程序的。！？；…，、：\n <>&\"'abcＡ５①ﬁ臺灣") + ["e\u0301"])
+snippet_text = st.lists(SNIPPET_ALPHABET, max_size=600).map("".join)
+
+
+@FUZZ
+@given(text=snippet_text, needles=st.sets(st.lists(SNIPPET_ALPHABET, min_size=1, max_size=3).map("".join), max_size=3))
+def test_highlights_are_escaped_text_with_whole_marks(text: str, needles: set[str]) -> None:
+    """Any text (markup, expanding and composing characters) and any needles: marks stay inside the
+    text, the title is the text exactly, the snippet is one bounded piece of it."""
+    from html import unescape
+
+    from indexer.analysis import fold_text
+    from search_service.highlight import highlight_title, snippet, substring_spans
+
+    spans = substring_spans(text, {fold_text(n) for n in needles if fold_text(n).strip()})
+    assert all(0 <= s < e <= len(text) for s, e in spans)
+    title = highlight_title(text, spans)
+    assert unescape(re.sub(r"</?mark>", "", title)) == text
+    html = snippet(text, spans)
+    assert set(re.findall(r"<[^>]*>", html)) <= {"<mark>", "</mark>"}
+    piece = unescape(re.sub(r"</?mark>", "", html)).strip("…")
+    assert piece.strip() == "" or piece.strip() in text
+    assert len(piece) <= 200
