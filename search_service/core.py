@@ -133,6 +133,9 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
         except deadline.Partial as partial:
             result = partial.value
     out = dict(result)
+    # The cached result is shared by every caller: hand out copies of what callers may edit.
+    out["hits"] = [dict(h) for h in result["hits"]]
+    out["query"] = dict(result["query"])
     out["timed_out"] = b.timed_out
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out

@@ -383,3 +383,12 @@ def test_facets_equal_a_brute_force_count(search_index: SearchIndex) -> None:
         assert dict(Counter(a["channel"] for a in articles)) == {f["value"]: f["count"] for f in result["facets"]["channel"]}
         assert dict(Counter(a["published"][:4] for a in articles)) == {f["value"]: f["count"] for f in result["facets"]["year"]}
         assert dict(Counter(a["published"][:7] for a in articles)) == {f["value"]: f["count"] for f in result["facets"]["month"]}
+
+
+def test_cached_results_are_not_shared_with_callers(search_index: SearchIndex) -> None:
+    first = run(search_index, "马拉松")
+    first["hits"][0]["title"] = "changed"
+    first["hits"].clear()
+    first["query"]["q"] = "changed"
+    again = run(search_index, "马拉松")
+    assert again["hits"][0]["title"] != "changed" and again["query"]["q"] == "马拉松"
