@@ -66,6 +66,6 @@ def index_stats(index_dir: str | os.PathLike) -> dict[str, Any]:
         "segments": segments,
         "userdict_sha1": meta.get("userdict_sha1"),
         "dictionaries": dictionaries,
-        "previous_generation": store.previous().name if store.previous() else None,
+        "previous_generation": dictionaries[1]["generation"] if len(dictionaries) > 1 else None,
         "notes": notes,
     }

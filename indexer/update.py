@@ -329,9 +329,9 @@ def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_pre
                 sync_meta(store, live)
             except IndexDamaged:
                 pass  # gc still removes what it can; `check` names the damage
+    previous = store.previous()
     return {"removed": removed, "in_use": in_use, "freed_bytes": freed, "recovered_from": lock.recovered_from,
-            "current": live.name if live else None,
-            "previous": store.previous().name if store.previous() else None}
+            "current": live.name if live else None, "previous": previous.name if previous else None}
 
 
 def rollback(index_dir: str | os.PathLike, *, wait: float = 0.0) -> dict[str, Any]:

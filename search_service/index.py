@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ class Snapshot:
         self.term_docs = LRU(4096)
         self.filter_sets = LRU(256)
         self.results = LRU(512)
-        self.extra: dict[str, Any] = {}  # lazily built per-snapshot structures of other modules
+        self.extra: dict[Hashable, Any] = {}  # lazily built per-snapshot structures of other modules
         self.extra_lock = threading.RLock()  # cached builders may use other cached values
         userdict = gen.path / USERDICT_NAME
         if userdict.is_file():
@@ -79,8 +80,9 @@ class Snapshot:
         return s
 
     def __del__(self) -> None:
-        if getattr(self, "_pin", None) is not None:
-            os.close(self._pin)
+        pin = getattr(self, "_pin", None)
+        if pin is not None:
+            os.close(pin)
             self._pin = None
 
     # -- column arrays (indexed by global docnum) ---------------------------------------------
@@ -135,7 +137,7 @@ class Snapshot:
         except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
             pass
 
-    def cached(self, name: str, make: Any) -> Any:
+    def cached(self, name: Hashable, make: Any) -> Any:
         with self.extra_lock:
             if name not in self.extra:
                 self.extra[name] = make()
