@@ -191,3 +191,16 @@ def test_update_of_articles_without_optional_fields_keeps_columns_aligned(index:
     assert '"documents": 51' in stats.stdout and '"value": "科技",\n      "count": 8' in stats.stdout
     checked = cli("check", "--index-dir", index)
     assert checked.exit_code == 0, checked.output
+
+
+def test_replaced_article_no_longer_matches_its_old_text(index: Path, tmp_path: Path) -> None:
+    rec = demo_record("demo-019")
+    rec.update(title="梧桐大道迎来最佳观赏期", body=rec["body"].replace("银杏", "梧桐"), channel="新闻")
+    assert search_ids(index, "银杏大道") == ["demo-019"]
+    upd.update([str(write_jsonl(tmp_path / "w.jsonl", [rec]))], index)
+    client = create_app({"TESTING": True, "INDEX_DIR": str(index), "QUERY_LOG": False}).test_client()
+    for q in ("银杏大道", '"银杏大道"', "银杏"):
+        assert client.get("/api/search", query_string={"q": q}).get_json()["total"] == 0, q
+    body = client.get("/api/search", query_string={"q": "梧桐大道"}).get_json()
+    assert [h["id"] for h in body["hits"]] == ["demo-019"]
+    assert body["facets"]["channel"] == [{"value": "新闻", "count": 1, "selected": False}]
