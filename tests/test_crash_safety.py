@@ -62,8 +62,9 @@ def run_and_kill(args: list[str | os.PathLike], gen_dir: Path, trigger: Trigger 
                  index_dir: Path, may_finish: bool) -> subprocess.Popen:
     """Start `news-search ARGS`, SIGKILL it when `trigger` fires; returns the (dead) process.
 
-    `may_finish`: the kill point is a window of a few milliseconds (the new TOC or meta.json
-    appearing) that a fast machine can pass between two looks; the checks hold either way."""
+    `may_finish`: the kill point is a short window inside the commit (column files, the new TOC,
+    meta.json) that a fast machine can pass between two looks; the checks hold either way. On the
+    2-core development machine every point was hit (the process died of SIGKILL)."""
     before = set(os.listdir(gen_dir)) if gen_dir.is_dir() else set()
     proc = spawn(*args)
     started = time.monotonic()
@@ -111,7 +112,7 @@ REBUILD_POINTS = [  # (trigger, writer lock held then, may finish first)
     pytest.param(after(0.2), None, False, id="0.2s-starting"),
     pytest.param("lock", True, False, id="lock-taken"),
     pytest.param(FIRST_FILES, True, False, id="writer-open"),
-    pytest.param(COLUMNS, True, False, id="commit-columns"),
+    pytest.param(COLUMNS, True, True, id="commit-columns"),
     pytest.param(NEW_TOC, True, True, id="commit-toc"),
     pytest.param(META, True, True, id="meta-written"),
 ]
@@ -137,7 +138,7 @@ def test_kill_rebuild(demo_index: Path, tmp_path: Path, bulk_dir: Path, trigger:
 UPDATE_POINTS = [  # (trigger, writer lock held then, may finish first, run it again after)
     pytest.param(after(0.5), None, False, False, id="0.5s-starting"),
     pytest.param("lock", True, False, False, id="lock-taken"),
-    pytest.param(COLUMNS, True, False, True, id="commit-columns"),
+    pytest.param(COLUMNS, True, True, True, id="commit-columns"),
     pytest.param(NEW_TOC, True, True, False, id="commit-toc"),
 ]
 
