@@ -65,6 +65,7 @@ class Snapshot:
         self.results = LRU(512)
         self.extra: dict[Hashable, Any] = {}  # lazily built per-snapshot structures of other modules
         self.extra_lock = threading.RLock()  # cached builders may use other cached values
+        self._key_locks: dict[Hashable, threading.RLock] = {}
         userdict = gen.path / USERDICT_NAME
         if userdict.is_file():
             analysis.load_userdict(userdict)
@@ -138,7 +139,15 @@ class Snapshot:
             pass
 
     def cached(self, name: Hashable, make: Any) -> Any:
+        # Built values are only ever added, so a hit needs no lock; a build locks its own key only:
+        # one slow builder (seconds on a large corpus) must not hold up every other request.
+        try:
+            return self.extra[name]
+        except KeyError:
+            pass
         with self.extra_lock:
+            key_lock = self._key_locks.setdefault(name, threading.RLock())
+        with key_lock:
             if name not in self.extra:
                 self.extra[name] = make()
             return self.extra[name]

@@ -392,3 +392,26 @@ def test_cached_results_are_not_shared_with_callers(search_index: SearchIndex) -
     first["query"]["q"] = "changed"
     again = run(search_index, "马拉松")
     assert again["hits"][0]["title"] != "changed" and again["query"]["q"] == "马拉松"
+
+
+def test_a_slow_cached_build_does_not_block_other_lookups(search_index: SearchIndex) -> None:
+    """Per-snapshot structures build lazily; one slow build (e.g. suggestion data on a big corpus)
+    must not make every other request wait for it."""
+    import threading
+
+    snap = search_index.snapshot()
+    release = threading.Event()
+    snap.cached(("test-ready",), lambda: "ready")
+    slow = threading.Thread(target=snap.cached, args=(("test-slow",), lambda: release.wait(30) and "slow"))
+    slow.start()
+    try:
+        got: list[str] = []
+        other = threading.Thread(target=lambda: got.extend([snap.cached(("test-ready",), lambda: "again"),
+                                                            snap.cached(("test-other",), lambda: "other")]))
+        other.start()
+        other.join(10)
+        assert got == ["ready", "other"]
+    finally:
+        release.set()
+        slow.join(30)
+    assert snap.cached(("test-slow",), lambda: "never") == "slow"
