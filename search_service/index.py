@@ -55,6 +55,10 @@ class Snapshot:
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
         self.ix = open_index(gen)
+        # No mmap: Whoosh wraps each mmap'd sub-file in BytesIO, which copies it, so every
+        # per-thread reader held its own copy of the postings and term index (~270 MB per server
+        # thread on 20k articles). Plain file reads cost the same CPU per search (bench/).
+        self.ix.storage.supports_mmap = False
         # Pinned: every thread's searcher reads this commit, so docnums agree with the column
         # arrays even when a writer commits meanwhile (writers keep superseded files for a while).
         self.toc = self.ix._read_toc()
