@@ -8,6 +8,7 @@ The CSP forbids inline script and style, so templates use classes and SVG attrib
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 
@@ -135,7 +136,7 @@ def search_page():
     interval_given = params.facet_interval
     if not params.facet_interval:  # the timeline needs a histogram: by month, rolled up to years when long
         params.facet_interval = "month"
-    result = core.search(_index(), params)
+    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     hook = current_app.extensions.get("news_search_after_search")
     if hook is not None:  # query log (only when QUERY_LOG is on)
         hook(params, result)
@@ -150,10 +151,11 @@ def search_feed():
     raw.pop("page", None)
     raw.setdefault("per_page", [str(FEED_PER_PAGE)])
     params = parse_search_params(raw)
-    result = core.search(_index(), params)
+    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     html_url = request.url_root.rstrip("/") + pages_view.link(
         "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
-    self_url = request.base_url + ("?" + request.query_string.decode("ascii", "replace") if request.query_string else "")
+    # Re-encoded from the parsed args: the raw query string may hold unescaped UTF-8 bytes.
+    self_url = request.base_url + ("?" + urlencode(list(request.args.items(multi=True))) if request.args else "")
     body = feeds.atom_feed(result, request.url_root, self_url, html_url)
     return Response(body, mimetype="application/atom+xml")
 

@@ -117,3 +117,11 @@ def test_atom_feed_builder_escapes_every_field():
 ])
 def test_timestamps(published, stamp):
     assert feeds._ts(published) == stamp
+
+
+def test_self_link_is_percent_encoded_even_for_a_raw_utf8_query(client):
+    # Test clients (and some scripts) send the query string as raw UTF-8 bytes, not %-escapes.
+    resp = client.get("/search.atom", environ_overrides={"QUERY_STRING": "q=江城".encode().decode("latin-1")})
+    assert resp.status_code == 200
+    links = {link.get("rel"): link.get("href") for link in ET.fromstring(resp.data).findall(A + "link")}
+    assert links["self"] == "http://localhost/search.atom?q=%E6%B1%9F%E5%9F%8E"

@@ -384,3 +384,16 @@ def test_page_does_not_change_cached_api_results(client):
     client.get("/search?q=马拉松&facet_interval=month")
     hit = api(client, "q=马拉松&facet_interval=month")["hits"][0]
     assert "href" not in hit and "date" not in hit and hit["title"].startswith("2024江城马拉松")
+
+
+def test_a_search_cut_short_by_the_time_limit_says_so(demo_index: Path):
+    # A budget of a nanosecond has run out before the substring scan starts (see test_limits).
+    c = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False,
+                    "SEARCH_TIME_LIMIT_MS": 1e-6}).test_client()
+    doc, _ = page(c, "/search?q=" + quote('"支付宝"'))
+    assert [p.text_content() for p in doc.xpath("//p[@class='timed-out']")] == [
+        "搜索用时超过上限，以下只是部分结果。请尝试更具体的关键词或缩小时间范围。"]
+    doc, _ = page(create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False}).test_client(),
+                  "/search?q=" + quote('"支付宝"'))
+    assert doc.xpath("//p[@class='timed-out']") == []
+    assert doc.xpath("//strong[@class='total']/text()") == ["2"]
