@@ -139,6 +139,11 @@ class Snapshot:
             field_lengths(self, "title")
             field_lengths(self, "body")
             freshness(self)
+            # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
+            # suggestion after a new generation or commit should not pay for it.
+            from search_service.suggest import suggest_data
+
+            suggest_data(self)
         except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
             pass
 
