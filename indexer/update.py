@@ -12,7 +12,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,6 +201,17 @@ def _delete_ids(writer: GentleWriter, searcher: Any, ids: Iterable[str], report:
             report.deleted += 1
 
 
+@contextmanager
+def cancelled_on_error(writer: GentleWriter) -> Iterator[None]:
+    """Any error (Ctrl-C included) before the commit cancels the writer: nothing half-written stays."""
+    try:
+        yield
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+
+
 def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.0, procs: int = 1,
            progress: ProgressFn | None = None, delete_ids: Iterable[str] = (),
            grace: float = GRACE_SECONDS) -> UpdateReport:
@@ -212,7 +224,7 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
         report.recovered_from = lock.recovered_from
         gen = _live_generation(store, report)
         ix, writer = open_writer(gen, wait)
-        try:
+        with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 existing: set[str] = set()
                 pending = _changed_articles(ingest.iter_inputs(sources), searcher, existing, report)
@@ -236,10 +248,6 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
             if progress:
                 progress(report)
             _finish(store, gen, report, writer, grace)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
     return report
 
 
@@ -275,14 +283,10 @@ def delete(ids: Iterable[str], index_dir: str | os.PathLike, *, wait: float = 0.
         report.recovered_from = lock.recovered_from
         gen = _live_generation(store)
         ix, writer = open_writer(gen, wait)
-        try:
+        with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 _delete_ids(writer, searcher, ids, report)
             _finish(store, gen, report, writer, grace)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
     return report
 
 
