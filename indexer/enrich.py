@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from indexer.analysis import ChineseTokenizer, fold_text, is_han
 from indexer.model import Article
 
@@ -65,6 +67,9 @@ def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[s
     return [w for w, _ in scored[:limit]]
 
 
+_BIT_SHIFTS = np.arange(64, dtype=np.uint64)
+
+
 @lru_cache(maxsize=200_000)
 def _feature_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
@@ -79,13 +84,15 @@ def simhash(tokens: list[tuple[str, int, int, int]]) -> int:
             words.append(text)
             last_pos = pos
     feats = Counter(a + "\x00" + b for a, b in zip(words, words[1:])) or Counter(words)
-    acc = [0] * 64
-    for feat, weight in feats.items():
-        h = _feature_hash(feat)
-        w = 1 + math.log(weight)
-        for bit in range(64):
-            acc[bit] += w if (h >> bit) & 1 else -w
-    return sum(1 << bit for bit in range(64) if acc[bit] > 0)
+    if not feats:
+        return 0
+    # Vectorised (a per-bit Python loop was ~2 ms an article, 15% of a build): each feature
+    # votes +w on the bits its hash sets and -w on the others; set the bits with a positive sum.
+    hashes = np.fromiter((_feature_hash(f) for f in feats), dtype=np.uint64, count=len(feats))
+    weights = np.fromiter((1 + math.log(c) for c in feats.values()), dtype=np.float64, count=len(feats))
+    bits = (hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)
+    acc = weights @ (bits.astype(np.float64) * 2.0 - 1.0)
+    return sum(1 << int(bit) for bit in np.flatnonzero(acc > 0))
 
 
 def content_hash(article: Article) -> str:
