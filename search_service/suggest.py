@@ -24,7 +24,7 @@ import heapq
 import logging
 import re
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +41,7 @@ MAX_PREFIX_CHARS = 50
 MAX_WINDOW = 6           # longest run of characters replaced as one word
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PINYIN_INPUT = re.compile(r"[a-z]+")
+MAX_INITIALS = 5  # longer Latin words are not read as pinyin initials (zfb, lzxt: yes)
 _PLAIN_TOKEN = re.compile(r"[^\s\"():\-][^\s\"():]*")
 _OPERATORS = frozenset({"OR", "AND", "NOT"})
 _FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^sh"), "s"),
@@ -256,12 +257,24 @@ def _correct_run(data: SuggestData, run: str) -> list[str]:
     return results
 
 
+def _with_initials(data: SuggestData, letters: str) -> list[str]:
+    """Indexed words whose pinyin initials are exactly `letters`, best first."""
+    index = data.by_initials
+    lo = bisect_left(index.keys, letters)
+    hi = bisect_right(index.keys, letters, lo)
+    words = {data.texts[i] for i in index.ids[lo:hi] if data.texts[i] in data.vocab}
+    return sorted(words, key=lambda w: (-data.vocab[w], w))
+
+
 def _correct_token(data: SuggestData, token: str) -> list[str]:
     folded = fold_text(token)
     if folded in data.vocab:
         return []
-    if _PINYIN_INPUT.fullmatch(folded) and len(folded) >= 4:
-        return data.by_joined.get(folded, [])[:2]
+    if _PINYIN_INPUT.fullmatch(folded):
+        found = data.by_joined.get(folded, []) if len(folded) >= 4 else []
+        if not found and 2 <= len(folded) <= MAX_INITIALS:
+            found = _with_initials(data, folded)  # zfb -> 支付宝
+        return found[:2]
     pieces: list[list[str]] = []  # alternatives per piece, the piece as typed (folded) last
     pos = 0
     for m in _HAN_RUN.finditer(folded):

@@ -76,6 +76,9 @@ def test_opensearch_suggestion_format_is_escaped(client):
     ("支付包 小程序", "支付宝 小程序", 2),  # only the mistyped word changes
     ("雲棲彎", "云栖湾", 2),            # traditional script with a homophone
     ("瀾舟星途", "澜舟星图", 3),
+    ("zfb", "支付宝", 2),               # pinyin initials, as in the suggest box
+    ("lzxt", "澜舟星图", 3),
+    ("mls", "马拉松", 2),
 ])
 def test_did_you_mean_in_the_api(client, typed, fixed, total):
     data = client.get("/api/search", query_string={"q": typed}).get_json()
@@ -84,7 +87,7 @@ def test_did_you_mean_in_the_api(client, typed, fixed, total):
     assert client.get("/api/search", query_string={"q": fixed}).get_json()["total"] == total
 
 
-@pytest.mark.parametrize("q", ["支付宝", "马拉松", "量子引力"])
+@pytest.mark.parametrize("q", ["支付宝", "马拉松", "量子引力", "xyzzy", "abcdef"])
 def test_no_suggestion_when_nothing_better(client, q):
     assert client.get("/api/search", query_string={"q": q}).get_json()["suggestion"] is None
 
