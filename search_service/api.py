@@ -51,12 +51,18 @@ def api_article(article_id: str):
     return jsonify({"ok": True, "article": core.get_article(index(), article_id)})
 
 
+PUBLIC_STATS = ("documents", "channels", "date_range", "generation", "size_bytes", "built_at", "segments",
+                "previous_generation")
+
+
 @bp.get("/api/stats")
 def api_stats():
     from indexer.stats import index_stats
 
     data = index_stats(index().store.root)
-    return jsonify({"ok": True, **data})
+    # Public: what the archive holds. Dictionary paths and admin notes name files on the server,
+    # so they stay with `news-search stats`.
+    return jsonify({"ok": True, **{k: v for k, v in data.items() if k in PUBLIC_STATS}})
 
 
 @bp.get("/healthz")

@@ -95,6 +95,8 @@ _RELATED = {
     "type": "object", "required": ["ok", "article_id", "title", "keywords", "total", "limit", "hits"],
     "properties": {"ok": {"const": True}, "article_id": {"type": "string"}, "title": {"type": "string"},
                    "keywords": _STRINGS, "excluded_reprints": _STRINGS, "total": _INT,
+                   # keywords of the article in more than 10% of the archive: not counted (related.py)
+                   "common_keywords": _STRINGS,
                    "limit": {"type": "integer"}, "generation": {"type": "string"},
                    "hits": {"type": "array", "items": {**_HIT, "properties": {
                        **_HIT["properties"], "matched_keywords": _STRINGS}}}}}
@@ -106,7 +108,8 @@ _STATS = {
                                                            "properties": {"value": _STR_OR_NULL, "count": _INT}}},
                    "date_range": {"type": "object", "required": ["from", "to"],
                                   "properties": {"from": _STR_OR_NULL, "to": _STR_OR_NULL}},
-                   "generation": {"type": "string"}, "size_bytes": _INT, "built_at": _STR_OR_NULL}}
+                   "generation": {"type": "string"}, "size_bytes": _INT, "built_at": _STR_OR_NULL,
+                   "segments": _INT, "previous_generation": _STR_OR_NULL}}
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -155,6 +155,8 @@ def test_stats_and_health(client) -> None:
     assert stats["channels"] == [{"value": v, "count": c} for v, c in [
         ("科技", 8), ("新闻", 7), ("财经", 7), ("体育", 6), ("汽车", 6), ("生活", 6), ("房产", 5), ("教育", 5)]]
     assert stats["date_range"] == {"from": "2019-04-21T22:15:00", "to": "2026-03-08T11:20:45"}
+    assert (stats["segments"], stats["previous_generation"]) == (1, None)
+    assert "notes" not in stats and "dictionaries" not in stats  # server file paths stay in the CLI
     health = get_json(client, "/healthz")
     assert (health["ok"], health["documents"], health["generation"]) == (True, 50, stats["generation"])
     assert health["generation"].startswith("gen-")
