@@ -183,9 +183,10 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
 
 def count_results(snap: Snapshot, q: str, params: SearchParams) -> int:
     """What `total` would be for query `q` with the filters and collapsing of `params`."""
-    from search_service.match import evaluate
+    from search_service.match import evaluate, without_stop_terms
 
-    docs = facet_mod.apply(evaluate(snap, parse_query(q)), facet_mod.filter_sets(snap, params))
+    node = without_stop_terms(snap, parse_query(q))
+    docs = facet_mod.apply(evaluate(snap, node), facet_mod.filter_sets(snap, params))
     return collapse_page(snap, [], docs, 0)[1] if params.collapse else len(docs)
 
 

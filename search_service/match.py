@@ -161,6 +161,29 @@ def _expanded(snap: Snapshot, ws: list[str]) -> list[str]:
     return list(dict.fromkeys(w for unit in synonym_units(snap, ws) for alt in unit for w in alt))
 
 
+def without_stop_terms(snap: Snapshot, node: Node) -> Node:
+    """Drop space-separated terms made only of stop words (built-in and stopwords.txt) from an
+    AND that has other positive terms, as they are dropped inside one unspaced term: `中国人民银行
+    宣布` with 宣布 in stopwords.txt means `中国人民银行`. Quoted strings and fields stay exact."""
+    if isinstance(node, Not):
+        return Not(without_stop_terms(snap, node.node))
+    if isinstance(node, Or):
+        return Or([without_stop_terms(snap, child) for child in node.nodes])
+    if not isinstance(node, And):
+        return node
+    nodes = [without_stop_terms(snap, child) for child in node.nodes]
+    stop = STOP_WORDS | extra_stop_words(snap)
+
+    def is_stop(child: Node) -> bool:
+        ws = words(child.text) if isinstance(child, Words) and child.field is None else []
+        return bool(ws) and all(w in stop for w in ws)
+
+    kept = [c for c in nodes if not is_stop(c)]
+    if any(not isinstance(c, Not) for c in kept):
+        nodes = kept
+    return And(nodes)
+
+
 def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     if isinstance(node, (Words, Quoted)):
         return leaf_docs(snap, node)
@@ -205,6 +228,7 @@ def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[t
 
 
 def plan(snap: Snapshot, node: Node) -> Plan:
+    node = without_stop_terms(snap, node)
     docs = evaluate(snap, node)
     terms: list[tuple[str, str]] = []
     contiguous: list[str] = []

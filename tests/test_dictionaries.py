@@ -83,6 +83,17 @@ def test_stopwords_file_drops_words_from_multiword_queries(index: Path, search: 
     (index / "stopwords.txt").write_text("宣布 称\n", encoding="utf-8")
     eventually(lambda: search("中国人民银行宣布") == ["syn-b"])
     assert search("宣布") == ["syn-a"]  # a query of only a stop word still searches for it
+    # Typed as separate terms, a stop word is dropped the same way; quoted it stays exact.
+    assert search("中国人民银行 宣布") == ["syn-b"]
+    assert search("中国人民银行 宣布 -流动性") == []
+    assert search('中国人民银行 "宣布"') == []
+    assert search("中国人民银行 (宣布 OR 发布)") == ["syn-b"]
+
+
+def test_builtin_stop_words_typed_as_separate_terms(search: Callable) -> None:
+    assert search("央行 的") == search("央行") == ["syn-a"]
+    assert search("中国人民银行 在 发布") == ["syn-b"]
+    assert len(search("的")) == 10  # alone, it is searched for: a full first page
 
 
 def test_unreadable_synonyms_file_is_ignored_and_reported(index: Path, search: Callable) -> None:
