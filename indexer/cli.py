@@ -32,12 +32,14 @@ class Progress:
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, report: Any) -> None:
-        if not self.enabled:
-            return
-        line = (f"indexed {report.indexed:,}  skipped {report.skipped:,}  "
+    def line(self, report: Any) -> str:
+        return (f"indexed {report.indexed:,}  skipped {report.skipped:,}  "
                 f"duplicates {report.duplicates:,}  {report.rate:,.0f} articles/s")
-        click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+
+    def __call__(self, report: Any) -> None:
+        if self.enabled:
+            line = self.line(report)
+            click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
 
     def done(self) -> None:
         if self.enabled and self.tty:

@@ -6,13 +6,12 @@ can cause (busy writer, missing index, bad file) becomes a one-line message, not
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from indexer.cli import fail, index_dir_option, main
+from indexer.cli import Progress, fail, index_dir_option, main
 from indexer.errors import NewsSearchError
 
 wait_option = click.option(
@@ -32,19 +31,9 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.2f} MB"
 
 
-class UpdateProgress:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, r: Any) -> None:
-        if self.enabled:
-            line = f"added {r.added:,}  updated {r.updated:,}  unchanged {r.unchanged:,}  skipped {r.skipped:,}"
-            click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
-
-    def done(self) -> None:
-        if self.enabled and self.tty:
-            click.echo("", err=True)
+class UpdateProgress(Progress):
+    def line(self, r: Any) -> str:
+        return f"added {r.added:,}  updated {r.updated:,}  unchanged {r.unchanged:,}  skipped {r.skipped:,}"
 
 
 def _print_update(report: Any) -> None:
