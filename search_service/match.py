@@ -108,8 +108,9 @@ def _word_set(snap: Snapshot, word: str, title_only: bool) -> frozenset[int]:
     fields = ("title",) if title_only else TEXT_FIELDS
     if len(word) > 1:
         found = term_docs(snap, fields, word)
-        spaced = spaced_variant(word)
-        if spaced:
+        if spaced := spaced_variant(word):
+            # A scan (~13 ms on 20k articles, cached per snapshot, under the time limit):
+            # candidates from the parts' postings measured slower for parts like `5` or `g`.
             found = found | substring_docs(snap, spaced, title_only)
         if found:
             return found
@@ -255,12 +256,12 @@ def plan(snap: Snapshot, node: Node) -> Plan:
             # never produced as tokens are marked as substrings.
             if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w):
                 marks.add(w)
-            if spaced_variant(w):
-                strings.add(spaced_variant(w) or "")
             elif len(ws) == 1 or len(w) > 1:
                 strings.add(w)
             else:  # 小 of 支付宝小程序 (支付宝/小/程序): marked only where it touches another mark
                 glue.add(w)
+            if spaced := spaced_variant(w):  # `iPhone 15` for iphone15: one mark
+                strings.add(spaced)
     scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
     return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
                 glue=glue)

@@ -27,3 +27,18 @@ def test_every_spelling_finds_the_article(search_index: SearchIndex, q: str, tit
 ])
 def test_spaced_variant(word: str, expected: str | None) -> None:
     assert spaced_variant(word) == expected
+
+
+@pytest.mark.parametrize(("q", "words", "strings"), [
+    # An indexed word is marked from its postings only: as a substring it could mark half a word.
+    ("支付宝", {"支付宝"}, set()),
+    ("iphone", {"iphone"}, set()),
+    # Not a token anywhere: the word itself and its spaced form are marked as strings.
+    ("iphone15", set(), {"iphone15", "iphone 15"}),
+])
+def test_plan_marks(search_index: SearchIndex, q: str, words: set[str], strings: set[str]) -> None:
+    from search_service.match import plan
+    from search_service.query import parse_query
+
+    p = plan(search_index.snapshot(), parse_query(q))
+    assert (p.words, p.strings) == (words, strings)
