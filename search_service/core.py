@@ -19,6 +19,7 @@ from search_service.match import Plan, plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import order
+from search_service.suggest import SUGGEST_BELOW, did_you_mean
 
 
 def web_url(url: str | None) -> str | None:
@@ -34,8 +35,10 @@ def web_url(url: str | None) -> str | None:
 
 
 def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
-    """Matched docs in result order: BM25F x contiguity x freshness, or by date (scoring.py)."""
-    ordered, scores = order(snap, docs, sort, p.terms, p.contiguous)
+    """Matched docs in result order: coverage, then BM25F x proximity x freshness, or by date
+    (scoring.py)."""
+    units = [u.docs for u in p.relaxed.units] if p.relaxed is not None else None
+    ordered, scores = order(snap, docs, sort, p.terms, p.near, units)
     if scores is None:
         return [(d, None) for d in ordered.tolist()]
     return list(zip(ordered.tolist(), scores.tolist()))
@@ -143,8 +146,22 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
 
 def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     node = parse_query(params.q)
-    p = plan(snap, node)
     sets = facet_mod.filter_sets(snap, params)
+    suggestion: list[dict[str, Any] | None] = []
+
+    def suggest(strict_total: int) -> dict[str, Any] | None:
+        """Did-you-mean for a query finding little (not when out of time), computed once."""
+        if not suggestion:
+            found = None
+            if strict_total < SUGGEST_BELOW and not deadline.timed_out():
+                found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+            suggestion.append(found)
+        return suggestion[0]
+
+    # When nothing matches every word, a spelling correction that finds results is offered
+    # rather than results missing some of the words typed.
+    p = plan(snap, node, allow_relax=params.relax, restrict=lambda found: facet_mod.apply(found, sets),
+             may_drop_words=lambda: suggest(0) is None)
     docs = facet_mod.apply(p.docs, sets)
     ranked = rank(snap, p, docs, params.sort)
     start = (params.page - 1) * params.per_page
@@ -158,6 +175,8 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     for hit, (_docnum, _score, others) in zip(hits, page_entries):
         hit["duplicates"] = len(others)
         hit["duplicate_ids"] = [snap.stored(d).get("id") for d in others]
+        if p.relaxed is not None:
+            hit["missing"] = p.relaxed.missing(_docnum)
     result: dict[str, Any] = {
         "ok": True,
         "query": params.as_dict(),
@@ -169,15 +188,13 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
         "hits": hits,
         "facets": facet_mod.facet_counts(snap, p.docs, sets, params),
         "suggestion": None,
+        "relaxed": p.relaxed.as_dict() if p.relaxed is not None else None,
         "generation": snap.gen.name,
     }
     if params.facet_interval:
         result["histogram"] = facet_mod.histogram(snap, docs, params.facet_interval)
-    from search_service.suggest import SUGGEST_BELOW, did_you_mean
-
-    # Little or nothing found: offer a corrected query that finds more (not when out of time).
-    if total < SUGGEST_BELOW and not deadline.timed_out():
-        result["suggestion"] = did_you_mean(snap, params.q, total, lambda q: count_results(snap, q, params))
+    # (When words were dropped, suggest(0) already ran and found no correction.)
+    result["suggestion"] = suggest(total)
     return result
 
 

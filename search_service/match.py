@@ -6,6 +6,7 @@ logic, exact substrings and exclusions are exact; Whoosh's BM25F then only ranks
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -14,6 +15,7 @@ from indexer.analysis import fold_text, words
 from search_service import deadline
 from search_service.index import Snapshot
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
+from search_service.relax import FILLER_WORDS, Relaxation, Unit, relax, relaxable
 from search_service.synonyms import extra_stop_words, units as synonym_units
 
 # Function words that add nothing to an AND of words; dropped only from multi-word unquoted
@@ -32,6 +34,8 @@ class Plan:
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
     contiguous: list[str] = field(default_factory=list)         # multi-word queries as one string
     glue: set[str] = field(default_factory=set)       # single-character words, marked next to a mark
+    near: list[str] = field(default_factory=list)     # the query's words in order, for proximity
+    relaxed: Relaxation | None = None                 # what was not required (relax.py), if anything
 
 
 def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
@@ -220,7 +224,9 @@ def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[t
         return []
     if leaf.field in ("author", "source"):
         return [(leaf.field, w) for w in words(leaf.text)]
-    fields = ("title",) if leaf.field == "title" else TEXT_FIELDS
+    # Unfielded words also rank by the article's keywords (its TF-IDF words, indexer/enrich.py):
+    # an article about a word beats one that mentions it as often in passing.
+    fields = ("title",) if leaf.field == "title" else TEXT_FIELDS + ("keywords",)
     if isinstance(leaf, Words) and snap is not None:
         ws = _expanded(snap, _leaf_words(snap, leaf.text))
     else:
@@ -228,26 +234,55 @@ def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[t
     return [(f, w) for w in dict.fromkeys(ws) for f in fields]
 
 
-def plan(snap: Snapshot, node: Node) -> Plan:
+def relaxation(snap: Snapshot, node: Node, strict: frozenset[int],
+               restrict: Callable[[frozenset[int]], frozenset[int]] | None = None,
+               may_drop_words: Callable[[], bool] = lambda: True) -> Relaxation | None:
+    """Filler words not required, and content words relaxed when nothing matches (relax.py);
+    counts are taken after `restrict`, the request's filters."""
+    leaves, fixed = relaxable(node)
+    if not leaves:
+        return None
+    units = []
+    for leaf in leaves:
+        for unit in synonym_units(snap, _leaf_words(snap, leaf.text)):
+            label = "".join(unit[0])
+            words = list(dict.fromkeys(w for alt in unit for w in alt))
+            units.append(Unit(label, _unit_set(snap, unit, False), words, label in FILLER_WORDS))
+    base = evaluate(snap, And(fixed)) if fixed else snap.live_docs
+    size = (lambda docs: len(restrict(docs))) if restrict is not None else len
+    return relax(units, base, strict, lambda w: _word_set(snap, w, False), may_drop_words, size)
+
+
+def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
+         restrict: Callable[[frozenset[int]], frozenset[int]] | None = None,
+         may_drop_words: Callable[[], bool] = lambda: True) -> Plan:
+    """What matches `node` and how it ranks and marks; with `allow_relax`, filler words are not
+    required and a query finding nothing (after `restrict`) requires fewer words (relax.py)."""
     node = without_stop_terms(snap, node)
     docs = evaluate(snap, node)
+    relaxed = relaxation(snap, node, docs, restrict, may_drop_words) if allow_relax else None
+    if relaxed is not None:
+        docs = relaxed.docs
     terms: list[tuple[str, str]] = []
     contiguous: list[str] = []
     marks: set[str] = set()
     strings: set[str] = set()
     glue: set[str] = set()
+    near: list[str] = []
     for leaf in positive_leaves(node):
         terms += _scoring_parts(leaf, snap)
         if leaf.field in ("channel", "author", "source"):
             continue
         if isinstance(leaf, Quoted):
             strings.add(normalise_needle(leaf.text))
+            near.append(normalise_needle(leaf.text))
             continue
         ws = _leaf_words(snap, leaf.text)
+        near += ws
         if not ws:  # punctuation only: matched (and marked) as a substring, see leaf_docs
             strings.add(normalise_needle(leaf.text))
         if len(ws) > 1:
-            # Contiguous occurrences of the whole query rank above scattered words, and are marked.
+            # The whole query as one string is marked as one.
             whole = normalise_needle("".join(leaf.text.split()))
             contiguous.append(whole)
             strings.add(whole)
@@ -262,6 +297,16 @@ def plan(snap: Snapshot, node: Node) -> Plan:
                 glue.add(w)
             if spaced := spaced_variant(w):  # `iPhone 15` for iphone15: one mark
                 strings.add(spaced)
+    if relaxed is not None:
+        # Dropped fillers neither rank nor mark; parts of a backed-off word do both.
+        fillers = {u for u in relaxed.dropped if u in FILLER_WORDS}
+        terms = [(f, w) for f, w in terms if w not in fillers]
+        near = [w for w in near if w not in fillers]
+        for parts in relaxed.backed_off.values():
+            terms += [(f, w) for w in parts for f in TEXT_FIELDS]
+            glue.update(w for w in parts if len(w) == 1)
+            marks.update(w for w in parts if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w))
+            strings.update(w for w in parts if len(w) > 1 and not term_docs(snap, TEXT_FIELDS, w))
     scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
     return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
-                glue=glue)
+                glue=glue, near=near, relaxed=relaxed)

@@ -33,6 +33,7 @@ class SearchParams:
     per_page: int = 10
     collapse: bool = True
     facet_interval: str | None = None
+    relax: bool = True   # false: every word required, even when that finds nothing (relax.py)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -42,7 +43,7 @@ class SearchParams:
 
     def cache_key(self) -> tuple[Any, ...]:
         return (self.q, tuple(sorted(self.channel)), self.date_from, self.date_to, self.author, self.source,
-                self.sort, self.page, self.per_page, self.collapse, self.facet_interval)
+                self.sort, self.page, self.per_page, self.collapse, self.facet_interval, self.relax)
 
 
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -148,5 +149,6 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
         q=q, channel=list(dict.fromkeys(channels)), date_from=date_from, date_to=date_to,
         author=_text(args, "author"), source=_text(args, "source"), sort=sort, page=page,
         per_page=per_page, collapse=_bool(args, "collapse", True),
+        relax=_bool(args, "relax", True),
         facet_interval=(interval.strip() if interval and interval.strip() else None),
     )

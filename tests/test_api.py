@@ -33,7 +33,7 @@ def test_search_envelope(client) -> None:
     assert body["ok"] is True
     assert body["query"] == {"q": "支付宝小程序", "channel": [], "from": None, "to": None, "author": None,
                              "source": None, "sort": "relevance", "page": 1, "per_page": 10, "collapse": True,
-                             "facet_interval": None}
+                             "facet_interval": None, "relax": True}
     assert (body["total"], body["page"], body["per_page"], body["suggestion"]) == (2, 1, 10, None)
     assert isinstance(body["took_ms"], (int, float)) and body["took_ms"] >= 0
     assert [h["id"] for h in body["hits"]] == ["demo-001", "demo-002"]
@@ -52,7 +52,7 @@ def test_search_parameters_are_echoed(client) -> None:
                             "&author=梁静姝&sort=newest&page=1&per_page=5&collapse=false")
     assert body["query"] == {"q": "新能源汽车", "channel": ["财经", "汽车"], "from": "2021-01-01", "to": "2025-12-31",
                              "author": "梁静姝", "source": None, "sort": "newest", "page": 1, "per_page": 5,
-                             "collapse": False, "facet_interval": None}
+                             "collapse": False, "facet_interval": None, "relax": True}
     assert [h["id"] for h in body["hits"]] == ["https://news.example.com/caijing/20250828/5003.html", "demo-016"]
 
 
