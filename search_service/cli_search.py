@@ -188,10 +188,12 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 @click.option("--page", type=int, default=1, show_default=True, help="Page of --limit hits.")
 @format_option
 @click.option("--no-collapse", is_flag=True, help="Show reprints of one story as separate hits.")
+@click.option("--no-relax", is_flag=True,
+              help="Require every word, even question words and when that finds nothing.")
 @index_dir_option
 def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to: str | None,
            author: str | None, source: str | None, sort: str, limit: int, page: int, fmt: str,
-           no_collapse: bool, index_dir: Path) -> None:
+           no_collapse: bool, no_relax: bool, index_dir: Path) -> None:
     """Search the archive for QUERY (same syntax and ranking as the web search; see README).
 
     \b
@@ -204,7 +206,8 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
     if page < 1:
         raise click.ClickException(f"invalid --page: must be >= 1, got {page}")
     args: dict[str, list[str]] = {"q": [query], "channel": list(channel), "sort": [sort],
-                                  "collapse": ["false" if no_collapse else "true"]}
+                                  "collapse": ["false" if no_collapse else "true"],
+                                  "relax": ["false" if no_relax else "true"]}
     for name, value in (("from", date_from), ("to", date_to), ("author", author), ("source", source)):
         if value is not None:
             args[name] = [value]
@@ -220,6 +223,8 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
         extra = f" in {articles:,} articles" if articles != result["total"] else ""
         summary = (f"{result['total']:,} results{extra} for {query!r}, sorted by {result['query']['sort']}; "
                    f"showing {first:,}-{first + len(hits) - 1:,}.")
+    if result.get("relaxed") and result["relaxed"]["dropped"]:
+        summary += f" Not required: {' '.join(result['relaxed']['dropped'])} (--no-relax requires every word)."
     emit(fmt, hits, summary, first)
 
 

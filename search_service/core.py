@@ -38,7 +38,7 @@ def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple
     """Matched docs in result order: coverage, then BM25F x proximity x freshness, or by date
     (scoring.py)."""
     units = [u.docs for u in p.relaxed.units] if p.relaxed is not None else None
-    ordered, scores = order(snap, docs, sort, p.terms, p.near, units)
+    ordered, scores = order(snap, docs, sort, p.terms, p.near, units, p.years)
     if scores is None:
         return [(d, None) for d in ordered.tolist()]
     return list(zip(ordered.tolist(), scores.tolist()))

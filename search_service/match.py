@@ -23,6 +23,14 @@ from search_service.synonyms import extra_stop_words, units as synonym_units
 STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
 TEXT_FIELDS = ("title", "body")
 _LETTER_DIGIT_RUNS = re.compile(r"[a-z]+|[0-9]+")
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
+
+
+def named_years(ws: list[str]) -> set[int]:
+    """Years a query names, as `2024年` or a bare `2024` beside other words: news readers mean
+    coverage from that year (the words still match as typed)."""
+    return {int(w) for i, w in enumerate(ws) if _YEAR.fullmatch(w)
+            and (len(ws) > 1 or (i + 1 < len(ws) and ws[i + 1] == "年"))}
 
 
 @dataclass
@@ -36,6 +44,7 @@ class Plan:
     glue: set[str] = field(default_factory=set)       # single-character words, marked next to a mark
     near: list[str] = field(default_factory=list)     # the query's words in order, for proximity
     relaxed: Relaxation | None = None                 # what was not required (relax.py), if anything
+    years: set[int] = field(default_factory=set)      # years the query names (2024年): ranked up
 
 
 def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
@@ -269,6 +278,7 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
     strings: set[str] = set()
     glue: set[str] = set()
     near: list[str] = []
+    years: set[int] = set()
     for leaf in positive_leaves(node):
         terms += _scoring_parts(leaf, snap)
         if leaf.field in ("channel", "author", "source"):
@@ -279,6 +289,7 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
             continue
         ws = _leaf_words(snap, leaf.text)
         near += ws
+        years |= named_years(ws)
         if not ws:  # punctuation only: matched (and marked) as a substring, see leaf_docs
             strings.add(normalise_needle(leaf.text))
         if len(ws) > 1:
@@ -309,4 +320,4 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
             strings.update(w for w in parts if len(w) > 1 and not term_docs(snap, TEXT_FIELDS, w))
     scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
     return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
-                glue=glue, near=near, relaxed=relaxed)
+                glue=glue, near=near, relaxed=relaxed, years=years)

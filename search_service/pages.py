@@ -16,6 +16,7 @@ from indexer.analysis import words
 from search_service import core, feeds, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
+from search_service.relax import FILLER_WORDS
 
 bp = Blueprint("pages", __name__)
 
@@ -95,6 +96,12 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
     suggestion = result.get("suggestion")
     if suggestion:
         suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
+    relaxed = None
+    if result.get("relaxed"):
+        dropped = result["relaxed"]["dropped"]
+        relaxed = {"fillers": [w for w in dropped if w in FILLER_WORDS],
+                   "words": [w for w in dropped if w not in FILLER_WORDS],
+                   "strict_href": pages_view.link("/search", args, relax="false")}
     # Copies: the core caches its results, and the API must not see the page's extra keys.
     hits = [dict(hit, href=hit.get("url") or url_for("api.api_article", article_id=hit["id"]),
                  date=(hit.get("published") or "")[:10]) for hit in result["hits"]]
@@ -109,7 +116,7 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         "facet_groups": facet_groups, "filters": pages_view.active_filters(args),
         "sorts": pages_view.sort_links(args, params.sort),
         "pagination": pages_view.pagination(args, params.page, result["pages"], params.per_page),
-        "suggestion": suggestion, "chart": chart, "tips": TIPS,
+        "suggestion": suggestion, "relaxed": relaxed, "chart": chart, "tips": TIPS,
         "related": _related(params.q) if hits else [],
         "hot": [] if hits else _hot(),
         "first_page": pages_view.link("/search", args),

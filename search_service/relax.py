@@ -79,11 +79,11 @@ def relaxable(node: Node) -> tuple[list[Words], list[Node]]:
 
 
 def _parts(word: str) -> list[str]:
-    """Dictionary parts of a word the archive does not hold, else its characters."""
+    """Dictionary parts of a word the archive does not hold, when jieba knows some of them: a
+    run of single characters is no better a query than the word (量子 -> 量, 子 would match
+    anything), so it gets no parts."""
     parts = [p for p in jieba.lcut(word, HMM=False) if p.strip()]
-    if len(parts) <= 1:
-        parts = list(word)
-    return parts
+    return parts if len(parts) > 1 and any(len(p) > 1 for p in parts) else []
 
 
 def relax(units: list[Unit], base: frozenset[int], strict: frozenset[int],
@@ -109,8 +109,8 @@ def relax(units: list[Unit], base: frozenset[int], strict: frozenset[int],
     if size(docs) < RELAX_BELOW and may_drop_words():
         expanded: list[Unit] = []
         for u in content:
-            if not u.docs and len(u.label) > 1 and len(u.words) == 1:
-                parts = _parts(u.label)
+            parts = _parts(u.label) if not u.docs and len(u.label) > 2 and len(u.words) == 1 else []
+            if parts:
                 backed_off[u.label] = parts
                 expanded += [Unit(p, word_docs(p), [p]) for p in parts]
             else:

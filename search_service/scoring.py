@@ -12,21 +12,25 @@ from typing import Any
 
 import numpy as np
 
-from indexer.schema import TITLE_BOOST
 from search_service import deadline
 from search_service.index import Snapshot
 
 # One formula (docs/relevance.md):
 #   score(d) = coverage rank first (relaxed queries only), then
-#              BM25F(d) x proximity(d) x freshness(d)
+#              BM25F(d) x proximity(d) x aboutness(d) x freshness(d)
 #   BM25F:     sum over query words w of idf(w) * tf'(w,d) * (K1 + 1) / (K1 + tf'(w,d)),
 #              tf'(w,d) = sum over fields f of W_f * tf_f(w,d) / (1 - B_f + B_f * len_f(d) / avglen_f)
 #              (field-weighted term frequency before saturation: a word in the title and the body
-#              saturates once, unlike a per-field BM25 sum), idf over the documents holding w in any field.
+#              saturates once, unlike a per-field BM25 sum), idf over the documents holding w in any
+#              field; fields title, body and keywords (the article's TF-IDF words, tf 0 or 1).
 #   proximity: 1 + PROXIMITY_WEIGHT * share / (1 + gap / PROXIMITY_SCALE), where gap is the number
 #              of characters between the query's words in the smallest window of the folded text
 #              holding one occurrence of each (0 for the query as one contiguous string) and share
 #              the fraction of the query's words inside it; computed for the PROXIMITY_TOP best.
+#   aboutness: 1 + ABOUT_WEIGHT * mean over query words of (1 - position / count) among the
+#              article's own TF-IDF keywords (0 when not among them), for the ABOUT_TOP best:
+#              an article about the words beats one that mentions them as often.
+#   year:      x YEAR_WEIGHT for articles published in a year the query names (2024年政府工作报告).
 #   freshness: 1 + FRESHNESS_WEIGHT * 0.5 ** (age / FRESHNESS_HALF_LIFE_DAYS), age from the newest.
 K1 = 5.0
 FIELD_WEIGHT = {"title": 1.5, "body": 1.0, "keywords": 4.0}
@@ -36,8 +40,11 @@ PROXIMITY_WEIGHT = 1.0
 PROXIMITY_SCALE = 8.0
 PROXIMITY_TOP = 200
 PROXIMITY_OCCURRENCES = 48   # occurrences per word looked at: enough for the nearest pair
+ABOUT_WEIGHT = 2.0
+ABOUT_TOP = 50
 FRESHNESS_WEIGHT = 0.1
 FRESHNESS_HALF_LIFE_DAYS = 365.0
+YEAR_WEIGHT = 2.0
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_TF = np.zeros(0, dtype=np.float32)
@@ -99,6 +106,10 @@ def freshness(snap: Snapshot) -> np.ndarray:
         fresh = 1.0 + FRESHNESS_WEIGHT * np.power(0.5, age_days / FRESHNESS_HALF_LIFE_DAYS)
         return np.where(ts >= 0, fresh, 1.0)
     return snap.cached("freshness", make)
+
+
+def year_array(snap: Snapshot) -> np.ndarray:
+    return snap.cached("year_array", lambda: np.asarray(snap.year, dtype=np.int64))
 
 
 def ts_array(snap: Snapshot) -> np.ndarray:
@@ -232,6 +243,32 @@ def proximity(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
     return out
 
 
+def keyword_ranks(snap: Snapshot, docnum: int) -> dict[str, int]:
+    """An article's stored keywords (TF-IDF order, indexer/enrich.py) -> position, cached per doc."""
+    table: dict[int, dict[str, int]] = snap.cached("keyword_ranks", dict)
+    found = table.get(docnum)
+    if found is None:
+        kws = (snap.stored(docnum).get("keywords") or "").split()
+        found = table[docnum] = {w: i for i, w in enumerate(kws)}
+    return found
+
+
+def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
+    """Factor >= 1 per doc of `arr`: 1 + ABOUT_WEIGHT x the mean over the query's words of
+    (1 - position / count) among the article's keywords (0 for a word not among them)."""
+    out = np.ones(len(arr), dtype=np.float64)
+    ws = list(dict.fromkeys(words))
+    for k, d in enumerate(arr.tolist()):
+        if deadline.expired():
+            deadline.mark_timed_out()
+            break
+        ranks = keyword_ranks(snap, d)
+        if ranks:
+            got = sum(1.0 - ranks[w] / len(ranks) for w in ws if w in ranks)
+            out[k] = 1.0 + ABOUT_WEIGHT * got / len(ws)
+    return out
+
+
 def coverage(arr: np.ndarray, unit_docs: list[frozenset[int]]) -> np.ndarray:
     """How many of the query's units (words) each doc of `arr` matches: relaxed queries rank
     articles matching more of the query first."""
@@ -243,7 +280,8 @@ def coverage(arr: np.ndarray, unit_docs: list[frozenset[int]]) -> np.ndarray:
 
 
 def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str, str]],
-          near: list[str], unit_docs: list[frozenset[int]] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+          near: list[str], unit_docs: list[frozenset[int]] | None = None,
+          years: set[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Doc numbers of `docs` in result order, and their scores (None for date sorts)."""
     arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
     ts = ts_array(snap)[arr]
@@ -256,11 +294,16 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
     if unindexed and len(arr):
         scores = scores + substring_scores(snap, arr, unindexed)
     scores = scores * freshness(snap)[arr]
+    if years and len(arr):
+        scores = scores * np.where(np.isin(year_array(snap)[arr], list(years)), YEAR_WEIGHT, 1.0)
     cover = coverage(arr, unit_docs) if unit_docs else np.zeros(len(arr), dtype=np.int64)
     if len(near) > 1 and len(arr):
         # Proximity only reorders the best: it never lowers a score, so nothing below the cut
         # can overtake a reranked document.
         top = np.lexsort((arr, -scores, -cover))[:PROXIMITY_TOP]
         scores[top] = scores[top] * proximity(snap, arr[top], near)
+    if ABOUT_WEIGHT and near and len(arr):
+        top = np.lexsort((arr, -scores, -cover))[:ABOUT_TOP]
+        scores[top] = scores[top] * aboutness(snap, arr[top], near)
     idx = np.lexsort((arr, -ts, -scores, -cover))
     return arr[idx], scores[idx]
