@@ -10,6 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from indexer.store import archive_stats
 from search_service import deadline
 from search_service import facets as facet_mod
 from search_service.errors import NotFound
@@ -18,7 +19,7 @@ from search_service.index import SearchIndex, Snapshot
 from search_service.match import Plan, plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
-from search_service.scoring import order
+from search_service.scoring import field_lengths, freshness, order
 
 
 def web_url(url: str | None) -> str | None:
@@ -31,6 +32,23 @@ def web_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def warm(snap: Snapshot) -> None:
+    """Precompute what every search needs: live docs, columns, field lengths, fresh scores
+    (SearchIndex runs this in a background thread for each new snapshot)."""
+    try:
+        snap.live_docs, snap.channel, snap.year, snap.month, snap.folded  # noqa: B018
+        field_lengths(snap, "title")
+        field_lengths(snap, "body")
+        freshness(snap)
+        # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
+        # suggestion after a new generation or commit should not pay for it.
+        from search_service.suggest import suggest_data
+
+        suggest_data(snap)
+    except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
+        pass
 
 
 def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
@@ -212,6 +230,13 @@ def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
         "tags": [t for t in (fields.get("tags") or "").split(",") if t],
         "keywords": (fields.get("keywords") or "").split(),
     }
+
+
+def public_stats(index: SearchIndex) -> dict[str, Any]:
+    """What the archive holds (indexer.store.archive_stats), computed once per snapshot: /api/stats
+    no longer reopens the index on every request."""
+    snap = index.snapshot()
+    return snap.cached("public_stats", lambda: archive_stats(index.store, snap.gen, snap.searcher().reader()))
 
 
 def index_info(index: SearchIndex) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from indexer.cli import main
+from search_service.cli import main
 from indexer.demo_data import DEMO_DIR
 from search_service.index import SearchIndex
 
@@ -66,7 +66,7 @@ def news_search_cmd() -> list[str]:
     script = Path(sys.executable).parent / "news-search"
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from search_service.cli import main; sys.exit(main())"]
 
 
 def spawn(*args: str | os.PathLike, **kwargs: Any) -> subprocess.Popen:

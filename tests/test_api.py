@@ -11,7 +11,7 @@ import pytest
 
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
-from search_service.app import create_app
+from search_service.app import create_app, search_index
 from search_service.index import SearchIndex
 
 CONTRACT_KEYS = {"ok", "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"}
@@ -204,7 +204,7 @@ def test_app_picks_up_a_new_generation(demo_index: Path, tmp_path: Path) -> None
     before = get_json(client, "/healthz")
     assert before["documents"] == 50
     assert get_json(client, "/api/search?q=无人驾驶公交")["total"] == 0
-    held = app.extensions["news_search"].snapshot()   # a request in flight keeps its snapshot
+    held = search_index(app).snapshot()   # a request in flight keeps its snapshot
 
     rebuild([*demo_sources(), str(_extra_source(tmp_path))], index_dir, userdict=str(demo_userdict()), procs=1)
     time.sleep(0.1)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from indexer import build, ingest
 from indexer.build import rebuild
-from indexer.cli import main
+from search_service.cli import main
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.model import Article
 from indexer.store import IndexStore
@@ -280,7 +280,7 @@ def test_seed_page_fields_and_clean_body(tmp_path: Path) -> None:
 SEED_ID_FIELDS = (SEED_URL, SEED_TITLE, "新闻", "2020-09-07T00:40:03", "贺子圆", SEED_URL)
 
 
-CLI = [sys.executable, "-c", "from indexer.cli import main; main()"]
+CLI = [sys.executable, "-c", "from search_service.cli import main; main()"]
 
 
 @pytest.mark.skipif(os.environ.get("NEWS_SEARCH_FULL_CORPUS") == "0",
