@@ -24,7 +24,6 @@ _LETTER_DIGIT_RUNS = re.compile(r"[a-z]+|[0-9]+")
 @dataclass
 class Plan:
     docs: frozenset[int]
-    scoring: wq.Query | None = None                   # the same ranking terms as a Whoosh query
     words: set[str] = field(default_factory=set)      # whole words, marked from stored offsets
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
@@ -255,6 +254,5 @@ def plan(snap: Snapshot, node: Node) -> Plan:
                 glue.add(w)
             if spaced := spaced_variant(w):  # `iPhone 15` for iphone15: one mark
                 strings.add(spaced)
-    scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
-    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
+    return Plan(docs=docs, words=marks, strings=strings, terms=terms, contiguous=contiguous,
                 glue=glue)

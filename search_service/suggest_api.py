@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from search_service import suggest
 from search_service.errors import BadParameter
-from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
+from search_service.params import MAX_QUERY_CHARS, SearchParams, bounded_int
 from search_service.querylog import FILE_NAME, QueryLog
 from search_service.services import search_index, services
 
@@ -55,16 +55,7 @@ def safe_json(data: Any, mimetype: str = "application/json", status: int = 200) 
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = whole_number(raw)
-    except ValueError:
-        raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadParameter(name, f"`{name}` must be in {low}..{high}, got {value}")
-    return value
+    return bounded_int(name, request.args.get(name, "").strip(), default, low, high)
 
 
 @bp.get("/api/suggest")
