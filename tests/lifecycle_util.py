@@ -62,9 +62,10 @@ def live_ids(index_dir: Path) -> set[str]:
 
 
 def news_search_cmd() -> list[str]:
-    """The installed console script next to this interpreter, else the same entry point via -c."""
+    """The installed console script next to this interpreter, else the same entry point via -c
+    (also when the script was installed before the entry point moved to search_service.cli)."""
     script = Path(sys.executable).parent / "news-search"
-    if script.is_file():
+    if script.is_file() and "search_service.cli" in script.read_text(encoding="utf-8", errors="replace"):
         return [str(script)]
     return [sys.executable, "-c", "import sys; from search_service.cli import main; sys.exit(main())"]
 
