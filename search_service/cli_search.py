@@ -71,7 +71,8 @@ def fit(text: str, width: int, pad: bool = True) -> str:
 # -- running the core -------------------------------------------------------------------------
 
 def run(action: Callable[[], T]) -> T:
-    """Call the library; its narrow errors become click errors (exit status 1, no traceback)."""
+    """Call the search core; its errors become click errors naming the CLI's option (exit status 1,
+    no traceback). The indexer's NewsSearchError (no index...) is mapped by search_service.cli."""
     try:
         return action()
     except BadParameter as exc:

@@ -71,3 +71,32 @@ def test_the_core_imports_no_whoosh_and_no_engine_internals() -> None:
     source = (ROOT / "search_service" / "core.py").read_text(encoding="utf-8")
     for call in ("plan(snap", "page_spans(", "facet_mod.facet_counts(", "facet_mod.histogram("):
         assert call not in source
+
+
+def test_api_stats_is_computed_once_per_snapshot_from_the_open_index(demo_index: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from search_service import engine as engine_mod
+    from search_service.app import create_app
+
+    index_dir = tmp_path / "ix"
+    shutil.copytree(demo_index, index_dir)
+    computed: list[str] = []
+    real = engine_mod.archive_stats
+
+    def counting(store, gen, reader):  # noqa: ANN001, ANN202
+        computed.append(gen.name)
+        return real(store, gen, reader)
+
+    monkeypatch.setattr(engine_mod, "archive_stats", counting)
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": False, "INDEX_CHECK_INTERVAL": 0})
+    client = app.test_client()
+    bodies = [client.get("/api/stats").get_json() for _ in range(3)]
+    assert computed == [bodies[0]["generation"]]           # once, from the snapshot: not per request
+    assert bodies[0] == bodies[1] == bodies[2] and bodies[0]["documents"] == 50
+    from indexer.update import delete
+
+    delete(["demo-001"], index_dir)                           # a new commit: a new snapshot
+    assert client.get("/api/stats").get_json()["documents"] == 49
+    assert len(computed) == 2
