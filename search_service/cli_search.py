@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from indexer.cli import index_dir_option, main
-from indexer.errors import NewsSearchError
+from indexer.store import index_dir_option
 from search_service.errors import BadParameter, SearchError
 
 FORMATS = ("table", "json", "csv")
@@ -72,7 +71,8 @@ def fit(text: str, width: int, pad: bool = True) -> str:
 # -- running the core -------------------------------------------------------------------------
 
 def run(action: Callable[[], T]) -> T:
-    """Call the library; its narrow errors become click errors (exit status 1, no traceback)."""
+    """Call the search core; its errors become click errors naming the CLI's option (exit status 1,
+    no traceback). The indexer's NewsSearchError (no index...) is mapped by search_service.cli."""
     try:
         return action()
     except BadParameter as exc:
@@ -80,8 +80,6 @@ def run(action: Callable[[], T]) -> T:
         raise click.ClickException(f"invalid {option}: {exc.message}") from None
     except SearchError as exc:
         raise click.ClickException(exc.message) from None
-    except NewsSearchError as exc:  # IndexMissing and friends
-        raise click.ClickException(str(exc)) from None
 
 
 def search_pages(index: Any, args: dict[str, list[str]], limit: int, page: int) -> dict[str, Any]:
@@ -175,7 +173,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
                              help="table: readable; json: JSON Lines, one hit per line; csv: header + rows.")
 
 
-@main.command()
+@click.command()
 @click.argument("query")
 @click.option("--channel", multiple=True, help="Only these channels (repeatable: any of them).")
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after this day.")
@@ -228,7 +226,7 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
     emit(fmt, hits, summary, first)
 
 
-@main.command()
+@click.command()
 @click.argument("article_id")
 @click.option("--limit", type=int, default=10, show_default=True, help="Related articles to show (1..50).")
 @format_option

@@ -11,16 +11,14 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from indexer.analysis import fold_text, words
+from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
 from search_service import deadline
 from search_service.index import Snapshot
+from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
 from search_service.relax import FILLER_WORDS, Relaxation, Unit, relax, relaxable
 from search_service.synonyms import extra_stop_words, units as synonym_units
 
-# Function words that add nothing to an AND of words; dropped only from multi-word unquoted
-# queries (a phrase or a quoted string keeps them, so they never break phrases).
-STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
 TEXT_FIELDS = ("title", "body")
 _LETTER_DIGIT_RUNS = re.compile(r"[a-z]+|[0-9]+")
 _YEAR = re.compile(r"(19|20)[0-9]{2}")
@@ -36,7 +34,6 @@ def named_years(ws: list[str]) -> set[int]:
 @dataclass
 class Plan:
     docs: frozenset[int]
-    scoring: wq.Query | None = None                   # the same ranking terms as a Whoosh query
     words: set[str] = field(default_factory=set)      # whole words, marked from stored offsets
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
@@ -49,10 +46,7 @@ class Plan:
 
 def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
     ws = words(text)
-    if drop_stop and len(ws) > 1:
-        kept = [w for w in ws if w not in STOP_WORDS and w not in extra_stop]
-        ws = kept or ws
-    return ws
+    return drop_stop_words(ws, extra_stop) if drop_stop else ws
 
 
 def normalise_needle(text: str) -> str:
@@ -61,8 +55,6 @@ def normalise_needle(text: str) -> str:
 
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
-        from search_service.scoring import postings
-
         found: set[int] = set()
         for f in fields:
             found.update(postings(snap, f, word)[0].tolist())
@@ -318,6 +310,5 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
             glue.update(w for w in parts if len(w) == 1)
             marks.update(w for w in parts if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w))
             strings.update(w for w in parts if len(w) > 1 and not term_docs(snap, TEXT_FIELDS, w))
-    scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
-    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
+    return Plan(docs=docs, words=marks, strings=strings, terms=terms, contiguous=contiguous,
                 glue=glue, near=near, relaxed=relaxed, years=years)

@@ -17,6 +17,7 @@ from search_service import core, feeds, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
 from search_service.relax import FILLER_WORDS
+from search_service.services import search_index, services
 
 bp = Blueprint("pages", __name__)
 
@@ -38,12 +39,8 @@ TIPS = (
 )
 
 
-def _index():
-    return current_app.extensions["news_search"]
-
-
 def _query_log():
-    return current_app.extensions.get("news_search_querylog")
+    return services().query_log
 
 
 def _hot(limit: int = HOT_LIMIT) -> list[dict[str, Any]]:
@@ -143,10 +140,8 @@ def search_page():
     interval_given = params.facet_interval
     if not params.facet_interval:  # the timeline needs a histogram: by month, rolled up to years when long
         params.facet_interval = "month"
-    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
-    hook = current_app.extensions.get("news_search_after_search")
-    if hook is not None:  # query log (only when QUERY_LOG is on)
-        hook(params, result)
+    result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    services().searched(params, result)  # query log (only when QUERY_LOG is on)
     return render_template("search.html", **results_context(params, interval_given, result))
 
 
@@ -158,7 +153,7 @@ def search_feed():
     raw.pop("page", None)
     raw.setdefault("per_page", [str(FEED_PER_PAGE)])
     params = parse_search_params(raw)
-    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     html_url = request.url_root.rstrip("/") + pages_view.link(
         "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
     # Re-encoded from the parsed args: the raw query string may hold unescaped UTF-8 bytes.
@@ -175,6 +170,5 @@ def opensearch():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.extensions["news_search_html_error"] = html_error
     app.jinja_env.trim_blocks = True  # tidy HTML: block tags leave no blank lines behind
     app.jinja_env.lstrip_blocks = True

@@ -55,6 +55,13 @@ def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def month_last_day(month: str) -> str:
+    """"2024-02" -> "2024-02-29": the `to` of a whole-month filter (facets and the page's links)."""
+    y, m = int(month[:4]), int(month[5:7])
+    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+
+
 def whole_number(raw: str) -> int:
     """int() of a query-string value; "2.0" (how some clients write an integer) counts as 2."""
     text = raw.strip()
@@ -68,7 +75,12 @@ def whole_number(raw: str) -> int:
 
 
 def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int | None) -> int:
-    raw = _one(args, name)
+    return bounded_int(name, _one(args, name), default, low, high)
+
+
+def bounded_int(name: str, raw: str | None, default: int, low: int, high: int | None) -> int:
+    """The one integer validator of every edge (search, suggest, hot, related): a whole number
+    in low..high (no upper bound when `high` is None), `default` when missing or blank."""
     if raw is None or not raw.strip():   # a blank form field means the default
         return default
     try:

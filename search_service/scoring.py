@@ -8,12 +8,13 @@ Matching stays exact (search_service.match); this module only orders the matched
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 from search_service import deadline
 from search_service.index import Snapshot
+from search_service.match import folded_titles, substring_docs
+from search_service.postings import postings
 
 # One formula (docs/relevance.md):
 #   score(d) = coverage rank first (relaxed queries only), then
@@ -45,51 +46,6 @@ ABOUT_TOP = 50
 FRESHNESS_WEIGHT = 0.1
 FRESHNESS_HALF_LIFE_DAYS = 365.0
 YEAR_WEIGHT = 2.0
-
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
-_EMPTY_TF = np.zeros(0, dtype=np.float32)
-
-
-def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float]]:
-    ids: list[int] = []
-    tfs: list[float] = []
-    if (fieldname, word) not in leaf:
-        return ids, tfs
-    m = leaf.postings(fieldname, word)
-    # Unwrap a deletion filter: deleted documents are removed by intersecting with live docs.
-    m = getattr(m, "child", m)
-    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.extend(m._ids[m._i:])
-            tfs.extend(m._weights[m._i:])
-            m._next_block()
-    else:  # any other matcher: the generic (slower) protocol
-        while m.is_active():
-            ids.append(m.id())
-            tfs.append(m.weight())
-            m.next()
-    return ids, tfs
-
-
-def postings(snap: Snapshot, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
-    """(global doc numbers, term frequencies) of one term, cached per snapshot."""
-    def make() -> tuple[np.ndarray, np.ndarray]:
-        reader = snap.searcher().reader()
-        leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
-        all_ids: list[np.ndarray] = []
-        all_tfs: list[np.ndarray] = []
-        for leaf, offset in leaves:
-            ids, tfs = _leaf_postings(leaf, fieldname, word)
-            if ids:
-                all_ids.append(np.asarray(ids, dtype=np.int64) + offset)
-                all_tfs.append(np.asarray(tfs, dtype=np.float32))
-        if not all_ids:
-            return _EMPTY_IDS, _EMPTY_TF
-        return np.concatenate(all_ids), np.concatenate(all_tfs)
-    return snap.term_docs.get_or(("postings", fieldname, word), make)
-
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
@@ -166,8 +122,6 @@ def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str
     """BM25F for query strings the index holds no postings for (a single character such as 银, a
     string inside longer words): occurrences counted in the folded title / body of `arr` only, so
     such queries still rank title matches and repeated mentions first instead of all scoring 0."""
-    from search_service.match import folded_titles, substring_docs
-
     texts = snap.folded
     titles = folded_titles(snap)
     n_docs = max(1, len(snap.live_docs))

@@ -55,7 +55,7 @@ def real_corpus_build(tmp_path_factory: pytest.TempPathFactory):
     index_dir = tmp_path_factory.mktemp("real_corpus") / "ix"
     # A real process, as an admin runs it: its analysis pool forks a clean interpreter rather
     # than this test process with other tests' threads in it.
-    cli = [sys.executable, "-c", "from indexer.cli import main; main()"]
+    cli = [sys.executable, "-c", "from search_service.cli import main; main()"]
     proc = subprocess.run([*cli, "rebuild", str(corpus), "--index-dir", str(index_dir), "--quiet"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr

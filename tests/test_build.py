@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from indexer import build, ingest
 from indexer.build import rebuild
-from indexer.cli import main
+from search_service.cli import main
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.model import Article
 from indexer.store import IndexStore

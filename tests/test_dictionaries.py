@@ -13,7 +13,7 @@ import pytest
 
 from indexer import update as upd
 from indexer.demo_data import demo_sources, demo_userdict
-from indexer.dictionaries import load_query_dictionaries, parse_synonyms, synonym_units
+from search_service.synonyms import load_query_dictionaries, parse_synonyms, synonym_units
 from indexer.store import IndexStore
 from lifecycle_util import cli, copy_index, write_jsonl
 from search_service.app import create_app
