@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import Progress, fail, index_dir_option, main
+from indexer.cli import Progress, fail, index_dir_option, main, phase_summary
 from indexer.errors import NewsSearchError
 
 wait_option = click.option(
@@ -75,7 +75,7 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
     except KeyboardInterrupt:
         progress.done()
         raise click.ClickException("interrupted before the commit: the live index is unchanged") from None
-    progress.done()
+    progress.done(report)
     _echo_recovered(report.recovered_from)
     _print_update(report)
     click.echo(
@@ -84,6 +84,8 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
         + (f", not found {report.not_found:,}" if report.not_found else "")
         + (f", duplicates {report.duplicates:,}" if report.duplicates else "")
         + f" in {report.seconds:.1f}s; {report.generation} now holds {report.documents:,} articles.")
+    if report.phases.seconds:
+        click.echo(phase_summary(report))
 
 
 @main.command()

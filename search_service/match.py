@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from indexer.analysis import fold_text, words
-from search_service import deadline
+from search_service import deadline, ngram_index
 from search_service.index import Snapshot
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
 from search_service.synonyms import extra_stop_words, units as synonym_units
@@ -66,12 +66,14 @@ def folded_titles(snap: Snapshot) -> list[str]:
 def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> frozenset[int]:
     def make() -> frozenset[int]:
         live = snap.live_docs
-        texts = snap.folded
-        if title_only:
-            titles = folded_titles(snap)
-            found, complete = deadline.scan(live, lambda d: needle in titles[d])
-        else:
-            found, complete = deadline.scan(live, lambda d: needle in texts[d])
+        # Candidates from the n-gram postings (a superset of the answer), then the same check
+        # as a scan of every text: the result is exactly the scan's (search_service/ngram_index.py).
+        pool, sure = ngram_index.candidates(snap, needle) if needle else (live, False)
+        pool = [d for d in pool if d in live] if pool is not live else live
+        if sure and not title_only:
+            return frozenset(pool)
+        texts = folded_titles(snap) if title_only else snap.folded
+        found, complete = deadline.scan(pool, lambda d: needle in texts[d])
         if not complete:  # out of time (deadline.py): use what was found, never cache it
             raise deadline.Partial(frozenset(found))
         return frozenset(found)
