@@ -23,7 +23,7 @@ from indexer import analysis
 from indexer.build import USERDICT_NAME
 from indexer.dictionaries import query_files_stamp
 from indexer.errors import IndexDamaged
-from indexer.store import Generation, IndexStore, column_values, open_index, pin_generation
+from indexer.store import Generation, IndexStore, open_index, pin_generation
 
 
 class LRU(OrderedDict):
@@ -45,12 +45,28 @@ class LRU(OrderedDict):
         return value
 
 
+# Per-segment values (columns, field lengths) shared by every snapshot of a generation: Whoosh
+# segments never change (deletions live in the TOC), so after an update commit a new snapshot
+# reads only its new segments and concatenates the rest (issue 14: no stalls after commits).
+_SEGMENT_VALUES = LRU(512)
+
+# Values a new snapshot may serve from the previous snapshot of the same generation until its
+# background warm-up has rebuilt them (a few new articles' words missing from the suggestions for
+# a second, instead of a seconds-long stall of the first request that needs them).
+CARRY_STALE = frozenset({"suggest"})
+
+
 class Snapshot:
     """One immutable state of the index (a generation at one commit) and its caches."""
 
-    def __init__(self, gen: Generation, marker: str) -> None:
+    def __init__(self, gen: Generation, marker: str, previous: "Snapshot | None" = None) -> None:
         self.gen = gen
         self.marker = marker
+        # The snapshot this one replaces, when of the same generation: what it built can be
+        # carried over (see carried); dropped once the warm-up has built this snapshot's own.
+        self.previous = previous if previous is not None and previous.gen.path == gen.path else None
+        if self.previous is not None:
+            self.previous.previous = None  # never a chain of old snapshots
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
@@ -91,16 +107,40 @@ class Snapshot:
             self._pin = None
 
     # -- column arrays (indexed by global docnum) ---------------------------------------------
+    def leaves(self) -> list[tuple[Any, int]]:
+        """(segment reader, first global docnum) per segment, in docnum order."""
+        reader = self.searcher().reader()
+        return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+
+    def per_segment(self, name: Hashable, make: Any) -> list[Any]:
+        """make(segment reader) per segment, cached per segment across snapshots, concatenated."""
+        out: list[Any] = []
+        for leaf, _offset in self.leaves():
+            key = (str(self.gen.path), leaf.segment().segment_id(), name)
+            out.extend(_SEGMENT_VALUES.get_or(key, lambda leaf=leaf: make(leaf)))
+        return out
+
     def _column(self, name: str) -> list[Any]:
         reader = self.searcher().reader()
         if name not in reader.schema or not reader.schema[name].column_type:
             return [None] * reader.doc_count_all()
-        return column_values(reader, name)
+        # Per segment as in store.column_values (a segment without the column gets its defaults).
+        return self.per_segment(("column", name), lambda leaf: list(leaf.column_reader(name)))
+
+    def doc_lengths(self, fieldname: str) -> list[int]:
+        """Length of `fieldname` per docnum (BM25 normalisation), read once per segment."""
+        return self.per_segment(("length", fieldname), lambda leaf: [
+            leaf.doc_field_length(d, fieldname, 0) for d in range(leaf.doc_count_all())])
 
     @cached_property
     def live_docs(self) -> frozenset[int]:
-        reader = self.searcher().reader()
-        return frozenset(d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
+        # From each segment's deletion set (TOC data), not a per-document is_deleted() walk.
+        live: set[int] = set()
+        for leaf, offset in self.leaves():
+            live.update(range(offset, offset + leaf.doc_count_all()))
+            if leaf.has_deletions():
+                live.difference_update(offset + d for d in leaf.segment().deleted_docs())
+        return frozenset(live)
 
     @cached_property
     def channel(self) -> list[str]:
@@ -122,8 +162,9 @@ class Snapshot:
 
     @cached_property
     def folded(self) -> list[str]:
-        """Folded title + "\\n" + body per docnum: what exact substring queries scan."""
-        return [b.decode("utf-8") if b else "" for b in self._column("folded")]
+        """Folded title + "\\n" + body per docnum: what exact substring queries check."""
+        return self.per_segment("folded", lambda leaf: [b.decode("utf-8") if b else ""
+                                                         for b in leaf.column_reader("folded")])
 
     @cached_property
     def newest_ts(self) -> int:
@@ -139,21 +180,36 @@ class Snapshot:
             field_lengths(self, "title")
             field_lengths(self, "body")
             freshness(self)
-            # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
-            # suggestion after a new generation or commit should not pay for it.
-            from search_service.suggest import suggest_data
+            from search_service.reprints import groups
 
-            suggest_data(self)
+            groups(self)  # patched from the previous snapshot's when there is one (reprints.py)
+            # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
+            # suggestion after a new generation or commit should not pay for it (meanwhile a
+            # snapshot of the same generation serves the previous one's, see CARRY_STALE).
+            from search_service.suggest import build
+
+            self.cached("suggest", lambda: build(self), fresh=True)
         except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
             pass
+        finally:
+            self.previous = None  # everything worth carrying over has been carried
 
-    def cached(self, name: Hashable, make: Any) -> Any:
+    def carried(self, name: Hashable) -> Any:
+        """What the previous snapshot of this generation built under `name`, or None."""
+        prev = self.previous
+        return prev.extra.get(name) if prev is not None else None
+
+    def cached(self, name: Hashable, make: Any, fresh: bool = False) -> Any:
         # Built values are only ever added, so a hit needs no lock; a build locks its own key only:
         # one slow builder (seconds on a large corpus) must not hold up every other request.
         try:
             return self.extra[name]
         except KeyError:
             pass
+        if not fresh and name in CARRY_STALE:
+            stale = self.carried(name)
+            if stale is not None:
+                return stale
         with self.extra_lock:
             key_lock = self._key_locks.setdefault(name, threading.RLock())
         with key_lock:
@@ -189,7 +245,7 @@ class SearchIndex:
             if self._snapshot is None or marker != self._snapshot.marker:
                 gen = self.store.require_current()
                 try:
-                    self._snapshot = Snapshot(gen, marker)
+                    self._snapshot = Snapshot(gen, marker, previous=self._snapshot)
                     # Build the per-snapshot arrays off the request path (requests that need them
                     # first simply compute them too).
                     threading.Thread(target=self._snapshot.warm, daemon=True).start()

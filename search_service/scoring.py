@@ -72,9 +72,7 @@ def postings(snap: Snapshot, fieldname: str, word: str) -> tuple[np.ndarray, np.
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
-        reader = snap.searcher().reader()
-        n = reader.doc_count_all()
-        return np.fromiter((reader.doc_field_length(d, fieldname, 0) for d in range(n)), dtype=np.float32, count=n)
+        return np.asarray(snap.doc_lengths(fieldname), dtype=np.float32)  # per segment, see index.py
     return snap.cached(("lengths", fieldname), make)
 
 
