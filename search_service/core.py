@@ -118,16 +118,17 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     """Search; with `time_limit_ms`, a query that runs out of time returns the results found so
     far with "timed_out": true (a subset of the full results, possibly ranked approximately)."""
     started = time.perf_counter()
-    snap = index.snapshot()
     key = params.cache_key()
 
-    def run() -> dict[str, Any]:
-        result = _search(snap, params)
-        if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
-            raise deadline.Partial(result)
-        return result
-
     with deadline.budget(time_limit_ms) as b:
+        snap = index.snapshot()  # inside the budget: opening a new commit is part of the request
+
+        def run() -> dict[str, Any]:
+            result = _search(snap, params)
+            if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
+                raise deadline.Partial(result)
+            return result
+
         try:
             result = snap.results.get_or(key, run)
         except deadline.Partial as partial:

@@ -112,12 +112,15 @@ class Snapshot:
         reader = self.searcher().reader()
         return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
 
+    def segment_value(self, leaf: Any, name: Hashable, make: Any) -> Any:
+        """make() for one segment of this generation, cached across snapshots."""
+        return _SEGMENT_VALUES.get_or((str(self.gen.path), leaf.segment().segment_id(), name), make)
+
     def per_segment(self, name: Hashable, make: Any) -> list[Any]:
         """make(segment reader) per segment, cached per segment across snapshots, concatenated."""
         out: list[Any] = []
         for leaf, _offset in self.leaves():
-            key = (str(self.gen.path), leaf.segment().segment_id(), name)
-            out.extend(_SEGMENT_VALUES.get_or(key, lambda leaf=leaf: make(leaf)))
+            out.extend(self.segment_value(leaf, name, lambda leaf=leaf: make(leaf)))
         return out
 
     def _column(self, name: str) -> list[Any]:

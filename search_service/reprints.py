@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from search_service import deadline
 from search_service.index import Snapshot
 
 REPRINT_WINDOW_DAYS = 7
@@ -100,6 +101,9 @@ def find_edges(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[i
 
     ordered_hashes = np.array([hashes[d] for d in order], dtype=np.uint64)
     for i, a in enumerate(order):
+        if i % 512 == 0 and deadline.expired():  # a request's budget (none in the warm-up)
+            deadline.mark_timed_out()
+            raise deadline.Partial(edges)
         hi = bisect.bisect_right(times, times[i] + window, lo=i + 1)
         if hi <= i + 1:
             continue
@@ -197,7 +201,10 @@ def compute_groups(snap: Snapshot) -> dict[int, int]:
     if prev is None:
         all_texts = [body_text(t) if t else "" for t in folded]
         texts.update(enumerate(all_texts))
-        window_edges = find_edges(live, hashes, snap.ts, all_texts, identical=False)
+        try:
+            window_edges = find_edges(live, hashes, snap.ts, all_texts, identical=False)
+        except deadline.Partial as partial:  # out of time: these groups for this request only
+            raise deadline.Partial(groups_of(partial.value, snap.ts)) from None
         new = sorted(live)
         by_text: dict[int, list[SegKey]] = defaultdict(list)
     else:
@@ -230,7 +237,10 @@ def compute_groups(snap: Snapshot) -> dict[int, int]:
 
 
 def groups(snap: Snapshot) -> dict[int, int]:
-    return snap.cached("reprint_groups", lambda: compute_groups(snap))
+    try:
+        return snap.cached("reprint_groups", lambda: compute_groups(snap))
+    except deadline.Partial as partial:  # fewer reprints folded, the answer flagged timed_out
+        return partial.value
 
 
 def reprints_of(snap: Snapshot, docnum: int) -> list[int]:

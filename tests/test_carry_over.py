@@ -74,3 +74,15 @@ def test_suggestions_are_carried_until_the_warm_up_rebuilt_them(index: Path, tmp
     assert suggest_data(new) is old_data  # no seconds-long build on the request path
     new.warm()
     assert suggest_data(new) is not old_data and new.previous is None
+
+
+def test_a_cold_regrouping_stops_at_the_request_deadline(index: Path) -> None:
+    from search_service import deadline
+
+    snap = next_snapshot(index, None)
+    with deadline.budget(1e-6):  # already expired: the first check stops the regrouping
+        partial = groups(snap)
+        assert deadline.timed_out()
+    assert "reprint_groups" not in snap.extra  # a cut-short grouping is never cached
+    full = groups(snap)  # no budget (the warm-up's case): complete
+    assert full and len(partial) < len(full)
