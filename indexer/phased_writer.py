@@ -17,6 +17,9 @@ class PhasedWriter(SegmentWriter):
     def __init__(self, ix: Any, *, on_phase: Callable[[str], None] | None = None, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.on_phase = on_phase
+        # Segments of earlier commits keep what they have: an index written before n-grams
+        # existed is not converted by a 3-article update (rebuild or optimize converts it).
+        self._earlier = {s.segment_id() for s in self.segments}
 
     def _phase(self, name: str) -> None:
         if self.on_phase is not None:
@@ -32,7 +35,8 @@ class PhasedWriter(SegmentWriter):
 
     def _commit_toc(self, segments: list[Any]) -> None:
         self._phase("columns")
-        ngrams.write_missing(self.storage, self.schema, segments)
+        new = [s for s in segments if s.segment_id() not in self._earlier]
+        ngrams.write_missing(self.storage, self.schema, new)
         self._write_toc(segments)
 
     def _write_toc(self, segments: list[Any]) -> None:

@@ -90,3 +90,14 @@ def test_a_segment_without_arrays_is_scanned(index: Path, tmp_path: Path) -> Non
     for needle in DEMO_NEEDLES + ["第1号稿件"]:
         assert substring_docs(snap, needle) == scan(snap, needle), needle
     assert len(substring_docs(snap, "第1号稿件")) == 1
+
+
+def test_an_update_writes_arrays_for_its_own_segments_only(index: Path, tmp_path: Path) -> None:
+    gen = next((index / "generations").iterdir())
+    for path in gen.glob("MAIN_*.ng?.npy"):
+        path.unlink()  # an index built before the n-gram arrays existed
+    update([str(write_jsonl(tmp_path / "u.jsonl", many_records(1, prefix="ny")))], index)
+    segs, grams = segment_files(index)
+    assert len(segs) == 2 and len(grams) == 1  # the new segment only: no conversion on a small update
+    snap = SearchIndex(index).snapshot()
+    assert substring_docs(snap, "第0号稿件") == scan(snap, "第0号稿件") != frozenset()
