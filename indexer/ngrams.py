@@ -11,32 +11,22 @@ the segment's own (MAIN_<id>.ng?.npy), so Whoosh's and our clean-up remove them 
 Written before the commit's TOC makes the segment visible; a segment without them (killed
 writer, older index) is scanned as before, so they only ever make searches faster.
 
-Key of a bigram ab: ord(a) << 21 | ord(b); of a unigram a: ord(a) << 21 | 0x1FFFFF (no code
-point is that large). Arrays: keys (sorted, unique, uint64), starts (int64, len(keys) + 1), docs
-(int32 segment-local doc numbers, sorted within each key).
+Keys and file names: indexer/store.py (shared with the reader). Arrays: keys (sorted, unique,
+uint64), starts (int64, len(keys) + 1), docs (int32 segment-local doc numbers, sorted per key).
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-UNIGRAM = 0x1FFFFF
+from indexer.store import NGRAM_UNIGRAM as UNIGRAM, has_ngrams, ngram_paths as paths
+
 _DOC_BITS = 23                     # up to 8 M documents per segment
 _DOC_MASK = (1 << _DOC_BITS) - 1
 CHUNK_DOCS = 2000                  # documents deduplicated per numpy pass (bounds the memory)
-SUFFIXES = ("ngd", "ngs", "ngk")   # written in this order; the keys file last marks them complete
-
-
-def paths(directory: str | os.PathLike, segment_id: str) -> dict[str, Path]:
-    return {suffix: Path(directory) / f"{segment_id}.{suffix}.npy" for suffix in SUFFIXES}
-
-
-def has_ngrams(directory: str | os.PathLike, segment_id: str) -> bool:
-    return all(p.is_file() for p in paths(directory, segment_id).values())
 
 
 def _chunk_pairs(texts: Sequence[str], first: int) -> np.ndarray:

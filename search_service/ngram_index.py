@@ -1,5 +1,5 @@
 """Candidate documents for an exact substring, from the per-segment n-gram arrays that the
-indexer writes (indexer/ngrams.py).
+indexer writes (indexer/ngrams.py; file names and keys in indexer/store.py).
 
 A document containing the needle contains every bigram of it, so the intersection of the
 needle's bigram postings is a superset of the answer; match.substring_docs then checks the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import ngrams
+from indexer.store import NGRAM_UNIGRAM, has_ngrams, ngram_paths
 from search_service.index import Snapshot
 
 # Candidates below this many: checking them is cheaper than intersecting more postings.
@@ -50,10 +50,10 @@ def _load(directory: Path, segment_id: str) -> SegmentGrams | None:
         if key in _loaded:
             _loaded.move_to_end(key)
             return _loaded[key]
-    if not ngrams.has_ngrams(directory, segment_id):
+    if not has_ngrams(directory, segment_id):
         return None
     try:
-        files = ngrams.paths(directory, segment_id)
+        files = ngram_paths(directory, segment_id)
         grams = SegmentGrams(*(np.load(files[s], mmap_mode="r") for s in ("ngk", "ngs", "ngd")))
     except (OSError, ValueError):  # removed or half-written under us: scan that segment
         return None
@@ -79,7 +79,7 @@ def segments(snap: Snapshot) -> list[tuple[int, int, SegmentGrams | None]]:
 
 def needle_keys(needle: str) -> list[int]:
     if len(needle) == 1:
-        return [ord(needle) << 21 | ngrams.UNIGRAM]
+        return [ord(needle) << 21 | NGRAM_UNIGRAM]
     return list(dict.fromkeys(ord(a) << 21 | ord(b) for a, b in zip(needle, needle[1:])))
 
 
