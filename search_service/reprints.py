@@ -34,6 +34,17 @@ MAX_HAMMING = 16
 SHINGLE = 5
 
 
+_BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 (np.bitwise_count needs numpy 2; setup.cfg allows 1.26)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values)
+    as_bytes = np.ascontiguousarray(values, dtype=np.uint64).view(np.uint8).reshape(-1, 8)
+    return _BYTE_BITS[as_bytes].sum(axis=1, dtype=np.uint8)
+
+
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
@@ -108,7 +119,7 @@ def find_edges(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[i
         if hi <= i + 1:
             continue
         # Popcounts of the whole window at once (a Python loop here was 60% of a regrouping).
-        near = np.flatnonzero(np.bitwise_count(ordered_hashes[i + 1:hi] ^ ordered_hashes[i]) <= MAX_HAMMING)
+        near = np.flatnonzero(popcount(ordered_hashes[i + 1:hi] ^ ordered_hashes[i]) <= MAX_HAMMING)
         for j in near.tolist():
             b = order[i + 1 + j]
             if jaccard(sh(a), sh(b)) >= MIN_JACCARD:
@@ -158,7 +169,7 @@ def _window_edges_of_new(new: list[int], live: frozenset[int], hashes: Sequence[
         if not text(a) or ts[a] < 0 or hashes[a] is None:
             continue
         near = np.flatnonzero((np.abs(ts_arr - ts[a]) <= window) & (ts_arr >= 0)
-                              & (np.bitwise_count(hash_arr ^ hash_arr[a]) <= MAX_HAMMING))
+                              & (popcount(hash_arr ^ hash_arr[a]) <= MAX_HAMMING))
         for b in near.tolist():
             # A pair of two new articles is found from its smaller docnum only.
             if b == a or b not in live or hashes[b] is None or (b in new_set and b < a) or not text(b):

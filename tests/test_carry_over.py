@@ -86,3 +86,15 @@ def test_a_cold_regrouping_stops_at_the_request_deadline(index: Path) -> None:
     assert "reprint_groups" not in snap.extra  # a cut-short grouping is never cached
     full = groups(snap)  # no budget (the warm-up's case): complete
     assert full and len(partial) < len(full)
+
+
+@pytest.mark.parametrize("numpy2", [True, False])
+def test_popcount_counts_set_bits_with_and_without_numpy2(numpy2: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from search_service.reprints import popcount
+
+    values = [0, 1, 2**63, 2**64 - 1, 0x0F0F_0000_FFFF_0001]
+    if not numpy2:
+        monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert popcount(np.array(values, dtype=np.uint64)).tolist() == [bin(v).count("1") for v in values]
