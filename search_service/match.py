@@ -65,6 +65,9 @@ def folded_titles(snap: Snapshot) -> list[str]:
 
 def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> frozenset[int]:
     def make() -> frozenset[int]:
+        if deadline.expired():  # out of time before starting: nothing checked, as a scan would
+            deadline.mark_timed_out()
+            raise deadline.Partial(frozenset())
         live = snap.live_docs
         # Candidates from the n-gram postings (a superset of the answer), then the same check
         # as a scan of every text: the result is exactly the scan's (search_service/ngram_index.py).
