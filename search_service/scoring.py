@@ -49,9 +49,7 @@ YEAR_WEIGHT = 2.0
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
-        reader = snap.searcher().reader()
-        n = reader.doc_count_all()
-        return np.fromiter((reader.doc_field_length(d, fieldname, 0) for d in range(n)), dtype=np.float32, count=n)
+        return np.asarray(snap.doc_lengths(fieldname), dtype=np.float32)  # per segment, see index.py
     return snap.cached(("lengths", fieldname), make)
 
 
@@ -83,6 +81,8 @@ def idf(n_docs: int, df: int) -> float:
 def _norm(snap: Snapshot, fieldname: str, ids: np.ndarray) -> np.ndarray:
     """Per-document length normalisation of one field: 1 - b + b * len / avglen."""
     b = FIELD_B.get(fieldname, DEFAULT_B)
+    if not b:
+        return np.ones(len(ids), dtype=np.float64)
     return 1.0 - b + b * field_lengths(snap, fieldname)[ids] / avg_length(snap, fieldname)
 
 
