@@ -52,11 +52,13 @@ def _hot(limit: int = HOT_LIMIT) -> list[dict[str, Any]]:
 
 
 def _related(q: str) -> list[str]:
-    qlog = _query_log()
-    if qlog is None:
+    """Other public queries sharing a word with `q` (pinned entries are not "related")."""
+    if _query_log() is None:
         return []
-    min_count = int(current_app.config.get("HOT_MIN_COUNT", 2))
-    return qlog.related(q, words, RELATED_LIMIT, 30, min_count)
+    from search_service.publiclists import related
+    from search_service.suggest_api import FREQUENT_DAYS, MAX_CANDIDATES, public_queries
+
+    return related(q, words, public_queries(FREQUENT_DAYS, MAX_CANDIDATES, pinned=False), RELATED_LIMIT)
 
 
 def _raw_q() -> str:

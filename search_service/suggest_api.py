@@ -2,8 +2,10 @@
 that counts queries when ``QUERY_LOG`` is on.
 
 Config: QUERY_LOG (bool), QUERY_LOG_PATH (default INDEX_DIR/querylog.sqlite3), HOT_MIN_COUNT
-(a query must be searched at least this often in the window before it is shown to anyone:
-one reader's rare query never appears on the page; default 2).
+(distinct visitors who must have searched a query on one day before anyone else is shown it;
+default 5, never below 2), HOT_COUNT_API (also count /api/search requests; default off: only
+the page's own searches count), HOT_LISTS_DIR (where hot_block.txt and hot_pinned.txt live; default INDEX_DIR), HOT_CACHE_SECONDS (how long public lists may be served from
+memory; default 0 = until the next logged search). What is shown is decided by publiclists.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from search_service import suggest
+from search_service import publiclists, suggest
 from search_service.errors import BadParameter
 from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
 from search_service.querylog import FILE_NAME, QueryLog
@@ -23,25 +25,56 @@ bp = Blueprint("suggest_api", __name__)
 MAX_SUGGESTIONS = 20
 DEFAULT_SUGGESTIONS = 8
 FREQUENT_DAYS = 30
+MAX_CANDIDATES = 500
 
 
 def query_log(app: Flask | None = None) -> QueryLog | None:
     return (app or current_app).extensions.get("news_search_querylog")
 
 
+def editor_files(app: Flask | None = None) -> publiclists.EditorFiles:
+    app = app or current_app
+    files = app.extensions.get("news_search_editor_files")
+    if files is None:
+        root = app.config.get("HOT_LISTS_DIR") or app.config["INDEX_DIR"]  # where hot_block/hot_pinned live
+        files = app.extensions["news_search_editor_files"] = publiclists.EditorFiles(os.fspath(root))
+    return files
+
+
 def min_count() -> int:
-    return int(current_app.config.get("HOT_MIN_COUNT", 2))
+    return publiclists.min_visitors(current_app.config.get("HOT_MIN_COUNT"))
+
+
+def correction_of(snap: Any) -> Any:
+    """q -> its spelling correction from the index's suggestion data (memoised per snapshot)."""
+    memo: dict[str, str | None] = snap.cached("public_corrections", dict)
+
+    def correct(q: str) -> str | None:
+        if q not in memo:
+            found = suggest.corrections(suggest.suggest_data(snap), q, limit=1)
+            memo[q] = found[0] if found else None
+        return memo[q]
+    return correct
+
+
+def public_queries(days: int, limit: int, pinned: bool = True) -> list[dict[str, Any]]:
+    """The public list over `days` days (pinned first); [] without a log."""
+    qlog = query_log()
+    if qlog is None:
+        return []
+    need = min_count()
+    rows = qlog.visitors(days, MAX_CANDIDATES)  # rarer rows too: a typo's visitors count for its correction
+    correct = correction_of(current_app.extensions["news_search"].snapshot()) if rows else None
+    return publiclists.public_queries(rows, editor_files().lists(), need, correct, limit, pinned)
 
 
 def frequent_queries() -> list[tuple[str, int]]:
-    """Frequent queries of the last 30 days (privacy threshold applied); [] without a log."""
-    qlog = query_log()
-    return qlog.frequent(FREQUENT_DAYS, 500, min_count()) if qlog else []
+    """Public queries of the last 30 days for suggestions, pinned ones included."""
+    return [(e["q"], e["count"]) for e in public_queries(FREQUENT_DAYS, MAX_CANDIDATES)]
 
 
 def hot_queries(days: int = 7, limit: int = 10) -> list[dict[str, Any]]:
-    qlog = query_log()
-    return qlog.hot(days, limit, min_count()) if qlog else []
+    return public_queries(days, limit)
 
 
 def safe_json(data: Any, mimetype: str = "application/json", status: int = 200) -> Response:
@@ -94,12 +127,16 @@ def init_app(app: Flask) -> None:
     if not app.config.get("QUERY_LOG"):
         return
     path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
-    qlog = QueryLog(path)
+    qlog = QueryLog(path, cache_seconds=float(app.config.get("HOT_CACHE_SECONDS") or 0))
     app.extensions["news_search_querylog"] = qlog
 
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
-        # Only first pages: paging through one query's results is still one search.
-        if params.page == 1:
-            qlog.record(params.q, int(result.get("total", 0)))
+        # Only first pages: paging through one query's results is still one search. Only the
+        # page's searches unless configured: scripts calling the API are not readers.
+        if params.page != 1:
+            return
+        if request.endpoint != "pages.search_page" and not app.config.get("HOT_COUNT_API"):
+            return
+        qlog.record(params.q, int(result.get("total", 0)), visitor=request.remote_addr or "")
 
     app.extensions["news_search_after_search"] = after_search

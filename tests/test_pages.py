@@ -311,19 +311,23 @@ def logging_client(demo_index: Path, tmp_path: Path):
 
 def test_page_searches_feed_hot_and_related(logging_client):
     c = logging_client
-    for url in ["/search?q=江城 马拉松"] * 3 + ["/search?q=马拉松"] * 2 + ["/search?q=支付宝"] * 2 + \
-               ["/search?q=地铁"] + ["/search?q=江城 马拉松&page=2"] * 3:
-        assert c.get(url).status_code == 200
+    # (query, distinct visitors); each visitor also searches twice and opens page 2 (one search).
+    for q, n in (("江城 马拉松", 7), ("马拉松", 5), ("支付宝", 5), ("地铁", 4)):
+        for v in range(n):
+            for url in [f"/search?q={q}"] * 2 + [f"/search?q={q}&page=2"]:
+                assert c.get(url, environ_base={"REMOTE_ADDR": f"10.1.0.{v}"}).status_code == 200
     hot = c.get("/api/hot").get_json()
-    # Page 2 is not a new search; 地铁 was searched once (below the privacy threshold of 2).
-    assert hot["queries"] == [{"q": "江城 马拉松", "count": 3}, {"q": "支付宝", "count": 2}, {"q": "马拉松", "count": 2}]
+    # 地铁 was searched by 4 visitors (below the privacy threshold of 5).
+    assert hot["queries"] == [{"q": "江城 马拉松", "count": 7}, {"q": "支付宝", "count": 5}, {"q": "马拉松", "count": 5}]
     doc, _ = page(c, "/")
     assert texts(doc, '//section[@class="hot"]//li/a') == ["江城 马拉松", "支付宝", "马拉松"]
     assert doc.xpath('//section[@class="hot"]//li/a/@href')[0] == "/search?q=" + quote("江城 马拉松")
     doc, _ = page(c, "/search?q=马拉松")
     assert texts(doc, '//section[@class="related"]//li/a') == ["江城 马拉松"]
+    for v in range(7, 8):  # with the page visit above, two more visitors for 马拉松: it overtakes 支付宝
+        assert c.get("/search?q=马拉松", environ_base={"REMOTE_ADDR": f"10.1.0.{v}"}).status_code == 200
     doc, _ = page(c, "/search?q=量子引力")  # empty results suggest what others searched
-    # 马拉松 now has 3 searches too; ties are listed in text order.
+    # 马拉松 now has 7 visitors too; ties are listed in text order.
     assert texts(doc, '//ul[@aria-labelledby="empty-hot"]/li/a') == ["江城 马拉松", "马拉松", "支付宝"]
 
 
