@@ -43,6 +43,7 @@ DEFAULT_MIN_VISITORS = 5
 LOWEST_MIN_VISITORS = 2   # one visitor must never be enough, whatever the configuration
 MAX_WORDS = 4
 MAX_PUBLIC_CHARS = 30
+MAX_CANDIDATES = 500      # logged queries considered per list
 _SYNTAX = re.compile(r"[\"“”()（）|&:：*?]|(?:^|\s)[-－]|(?:^|\s)(?:OR|AND|NOT)(?:\s|$)")
 
 
@@ -170,6 +171,29 @@ def public_queries(rows: Iterable[tuple[str, int, int, int]], lists: EditorLists
         out = [{"q": p, "count": counts.pop(p, 0), "pinned": True} for p in lists.pinned if not personal(p)]
     out += [{"q": q, "count": c} for q, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return out[:limit]
+
+
+def correction_of(snap: Any) -> Callable[[str], str | None]:
+    """q -> its spelling correction from the index's suggestion data (memoised per snapshot)."""
+    from search_service import suggest
+
+    memo: dict[str, str | None] = snap.cached("public_corrections", dict)
+
+    def correct(q: str) -> str | None:
+        if q not in memo:
+            found = suggest.corrections(suggest.suggest_data(snap), q, limit=1)
+            memo[q] = found[0] if found else None
+        return memo[q]
+    return correct
+
+
+def listed(qlog: Any, lists: EditorLists, min_count: int, snapshot: Callable[[], Any] | None,
+           days: int = 7, limit: int = 10, pinned: bool = True) -> list[dict[str, Any]]:
+    """The public list from a QueryLog; `snapshot()` opens the index for corrections (None: none)."""
+    rows = qlog.visitors(days, MAX_CANDIDATES)  # rarer rows too: a typo's visitors count for its correction
+    snap = snapshot() if rows and snapshot is not None else None
+    correct = correction_of(snap) if snap is not None else None
+    return public_queries(rows, lists, min_count, correct, limit, pinned)
 
 
 def related(q: str, words: Callable[[str], list[str]], entries: Iterable[dict[str, Any]], limit: int = 8) -> list[str]:

@@ -25,7 +25,7 @@ bp = Blueprint("suggest_api", __name__)
 MAX_SUGGESTIONS = 20
 DEFAULT_SUGGESTIONS = 8
 FREQUENT_DAYS = 30
-MAX_CANDIDATES = 500
+MAX_CANDIDATES = publiclists.MAX_CANDIDATES
 
 
 def query_log(app: Flask | None = None) -> QueryLog | None:
@@ -45,27 +45,13 @@ def min_count() -> int:
     return publiclists.min_visitors(current_app.config.get("HOT_MIN_COUNT"))
 
 
-def correction_of(snap: Any) -> Any:
-    """q -> its spelling correction from the index's suggestion data (memoised per snapshot)."""
-    memo: dict[str, str | None] = snap.cached("public_corrections", dict)
-
-    def correct(q: str) -> str | None:
-        if q not in memo:
-            found = suggest.corrections(suggest.suggest_data(snap), q, limit=1)
-            memo[q] = found[0] if found else None
-        return memo[q]
-    return correct
-
-
 def public_queries(days: int, limit: int, pinned: bool = True) -> list[dict[str, Any]]:
     """The public list over `days` days (pinned first); [] without a log."""
     qlog = query_log()
     if qlog is None:
         return []
-    need = min_count()
-    rows = qlog.visitors(days, MAX_CANDIDATES)  # rarer rows too: a typo's visitors count for its correction
-    correct = correction_of(current_app.extensions["news_search"].snapshot()) if rows else None
-    return publiclists.public_queries(rows, editor_files().lists(), need, correct, limit, pinned)
+    return publiclists.listed(qlog, editor_files().lists(), min_count(),
+                              lambda: current_app.extensions["news_search"].snapshot(), days, limit, pinned)
 
 
 def frequent_queries() -> list[tuple[str, int]]:
