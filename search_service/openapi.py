@@ -46,6 +46,12 @@ SEARCH_PARAMS = [
 
 _FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count", "selected"], "properties": {
     "value": {"type": "string"}, "count": {"type": "integer"}, "selected": {"type": "boolean"}}}}
+# Channel values may be null: articles without a channel, labelled 未分类 (select with channel=未分类).
+_CHANNEL_FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count", "selected"],
+                                             "properties": {"value": {"type": ["string", "null"]},
+                                                            "count": {"type": "integer"},
+                                                            "selected": {"type": "boolean"},
+                                                            "label": {"type": "string"}}}}
 
 _HIT = {"type": "object",
         "required": ["id", "title", "title_html", "snippet_html", "url", "channel", "published", "author",
@@ -83,7 +89,7 @@ _SEARCH_RESULT = {
         "took_ms": {"type": "number", "minimum": 0},
         "hits": {"type": "array", "maxItems": MAX_PER_PAGE, "items": _HIT},
         "facets": {"type": "object", "required": ["channel", "year", "month"],
-                   "properties": {"channel": _FACET, "year": _FACET, "month": _FACET}},
+                   "properties": {"channel": _CHANNEL_FACET, "year": _FACET, "month": _FACET}},
         "suggestion": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["q", "total"], "properties": {
             "q": {"type": "string"}, "total": _INT}}]},
         "generation": {"type": "string"},

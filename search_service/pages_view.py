@@ -59,7 +59,7 @@ def facet_groups(facets: dict[str, list[dict[str, Any]]], args: dict[str, Any]) 
     for kind, label in FACET_LABELS:
         items = []
         for f in facets.get(kind) or []:
-            value, selected = str(f["value"]), bool(f["selected"])
+            value, selected = f.get("label") or str(f["value"]), bool(f["selected"])
             if kind == "channel":
                 chosen = args["channel"]
                 new = [c for c in chosen if c != value] if selected else chosen + [value]
