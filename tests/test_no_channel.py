@@ -64,3 +64,14 @@ def test_month_facet_follows_the_selected_year(client):
     assert [f["value"] for f in data["facets"]["year"]] == ["2024", "2023"]  # years stay switchable
     data = client.get("/api/search", query_string={"q": "马拉松"}).get_json()
     assert [f["value"] for f in data["facets"]["month"]] == ["2024-05", "2024-03", "2024-02", "2023-12"]
+
+
+def test_help_examples_come_from_this_index(client):
+    """Another archive, other examples: each linked one finds something in it."""
+    page = client.get("/help").get_data(as_text=True)
+    doc = html.fromstring(page)
+    queries = [a.text_content() for a in doc.xpath('//article[@class="help"]//a/code')]
+    assert {"江城 两万名", "title:江城", "channel:体育 江城", "(江城 OR 两万名) 今天"} <= set(queries)
+    assert "江城 地铁 开通" not in page and "author:何嘉宁" not in page  # the demo's examples are gone
+    for q in queries:
+        assert client.get("/api/search", query_string={"q": q}).get_json()["total"] > 0, q
