@@ -169,7 +169,12 @@ def spec() -> dict[str, Any]:
                            "json (default) or opensearch (the browser suggestion format)")],
                 "responses": {"200": {"description": "Suggestions, best first", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["ok", "suggestions"], "properties": {
-                        "ok": {"const": True}, "suggestions": _STRINGS}}},
+                        "ok": {"const": True}, "suggestions": _STRINGS,
+                        # The same suggestions with their kind and how many leading characters were typed.
+                        "items": {"type": "array", "items": {
+                            "type": "object", "required": ["text", "kind", "match"], "properties": {
+                                "text": {"type": "string"}, "kind": {"enum": ["query", "word", "title"]},
+                                "match": _INT}}}}}},
                     "application/x-suggestions+json": {"schema": {
                         # [typed text, [suggestions]]
                         "type": "array", "items": {"anyOf": [{"type": "string"}, _STRINGS]}, "minItems": 2,
@@ -182,7 +187,8 @@ def spec() -> dict[str, Any]:
                     "type": "object", "required": ["ok", "days", "enabled", "queries"], "properties": {
                         "ok": {"const": True}, "days": {"type": "integer"}, "enabled": {"type": "boolean"},
                         "queries": {"type": "array", "items": {"type": "object", "required": ["q", "count"],
-                                                               "properties": {"q": {"type": "string"}, "count": _INT}}}}}),
+                                                               "properties": {"q": {"type": "string"}, "count": _INT,
+                                                                              "pinned": {"type": "boolean"}}}}}}),
                     **errors}}},
             "/api/stats": {"get": {
                 "operationId": "stats", "summary": "What the live index holds",

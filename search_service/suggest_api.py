@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from search_service import publiclists, suggest
+from search_service import publiclists, suggest_items
 from search_service.errors import BadParameter
 from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
 from search_service.querylog import FILE_NAME, QueryLog
@@ -93,11 +93,13 @@ def api_suggest() -> Response:
     fmt = request.args.get("format", "").strip() or "json"
     if fmt not in ("json", "opensearch"):
         raise BadParameter("format", "`format` must be json or opensearch")
-    found = suggest.suggest(current_app.extensions["news_search"].snapshot(), q, limit, frequent_queries()) \
+    found = suggest_items.items(current_app.extensions["news_search"].snapshot(), q, limit, frequent_queries()) \
         if q.strip() else []
+    texts = [i["text"] for i in found]
     if fmt == "opensearch":  # what browsers ask for via the OpenSearch description
-        return safe_json([q, found], mimetype="application/x-suggestions+json")
-    return safe_json({"ok": True, "suggestions": found})
+        return safe_json([q, texts], mimetype="application/x-suggestions+json")
+    # "items" adds what the box needs: kind (query, word, title) and the typed length to bold.
+    return safe_json({"ok": True, "suggestions": texts, "items": found})
 
 
 @bp.get("/api/hot")

@@ -60,3 +60,4 @@ def test_hot_bad_input(index_dir: Path, args, message):
 def test_hot_list_without_a_log(tmp_path: Path):
     code, out = run("hot", "list", "--index-dir", str(tmp_path))
     assert code == 1 and out == f"Error: no query log at {tmp_path / FILE_NAME}: it is written by `news-search serve` (QUERY_LOG on)\n"
+

@@ -377,10 +377,21 @@ def test_timeline_fills_empty_months():
         ("2025-02", 1, 10, "2025-02")]
     assert chart["bars"][0]["href"] == "/search?q=x&from=2024-11-01&to=2024-11-30"
     assert chart["bars"][1]["href"] is None
-    # Many months: only the years are labelled (first bar and every January), so labels fit a phone.
+    # Many months: every second month is labelled (at most 6 labels fit a phone), the year on the
+    # first label and on January.
     chart = pages_view.timeline([{"value": "2024-09", "count": 1}, {"value": "2025-04", "count": 3}], "month",
                                 {"q": "x", "channel": []})
-    assert [b["label"] for b in chart["bars"]] == ["2024年", "", "", "", "2025年", "", "", ""]
+    assert [b["label"] for b in chart["bars"]] == ["2024年9月", "", "11月", "", "2025年1月", "", "3月", ""]
+    # A year of months: every second month from January.
+    chart = pages_view.timeline([{"value": "2024-01", "count": 1}, {"value": "2024-12", "count": 3}], "month",
+                                {"q": "x", "channel": []})
+    assert [b["label"] for b in chart["bars"]] == [
+        "2024年1月", "", "3月", "", "5月", "", "7月", "", "9月", "", "11月", ""]
+    # Two years starting in June: every fourth month aligned to January (Jan, May, Sep).
+    chart = pages_view.timeline([{"value": "2023-06", "count": 1}, {"value": "2025-05", "count": 3}], "month",
+                                {"q": "x", "channel": []})
+    assert [b["label"] for b in chart["bars"] if b["label"]] == [
+        "2023年9月", "2024年1月", "5月", "9月", "2025年1月", "5月"]
 
 
 def test_page_does_not_change_cached_api_results(client):
