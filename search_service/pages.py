@@ -16,6 +16,7 @@ from indexer.analysis import words
 from search_service import core, feeds, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
+from search_service.queryfilter import clean
 
 bp = Blueprint("pages", __name__)
 
@@ -105,7 +106,8 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         interval, histogram = pages_view.chart_data(result["histogram"], params.facet_interval or "month")
         chart = pages_view.timeline(histogram, interval, args)
     return {
-        "q": params.q, "result": result, "hits": hits, "total": result["total"],
+        # The query is shown without control, bidi or escape characters.
+        "q": clean(params.q), "result": result, "hits": hits, "total": result["total"],
         "took": _fmt_ms(result["took_ms"]), "page": params.page, "pages": result["pages"],
         "first_number": (params.page - 1) * params.per_page + 1,
         "facet_groups": facet_groups, "filters": pages_view.active_filters(args),

@@ -165,3 +165,11 @@ def test_no_address_is_stored_and_old_salts_go(tmp_path: Path):
     assert [d for (d,) in db.execute("SELECT day FROM salts")] == [date.today().isoformat()]
     db.close()
     qlog.close()
+
+
+def test_the_results_page_shows_the_query_without_bidi_or_escapes(logged):
+    c, _ = logged
+    page = c.get("/search", query_string={"q": "\u202e马拉松\x1b[2J"}).get_data(as_text=True)
+    doc = html.fromstring(page)
+    assert doc.xpath('string(//h1[@class="visually-hidden"])') == "“马拉松”的搜索结果"
+    assert "\u202e" not in page and "\x1b" not in page

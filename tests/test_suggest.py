@@ -180,3 +180,35 @@ def test_query_log_privacy_and_bounds(tmp_path: Path):
     assert qlog.row_count() == 3
     assert [q for q, _ in qlog.frequent(30)] == ["江城 地铁", "词0", "词1"]
     qlog.close()
+
+
+# -- suggestion items: kind, archive spelling, typed part, last word -----------------------------
+def items(client, q: str) -> list[dict]:
+    data = client.get("/api/suggest", query_string={"q": q}).get_json()
+    assert data["suggestions"] == [i["text"] for i in data["items"]]
+    return data["items"]
+
+
+def test_items_say_what_each_suggestion_is(client):
+    got = items(client, "江城")
+    assert got[0] == {"text": "江城", "kind": "word", "match": 2}
+    kinds = [i["kind"] for i in got]
+    assert "title" in kinds and kinds == sorted(kinds, key=["query", "word", "title"].index)
+    assert all(i["text"].startswith("江城") and i["match"] == 2 for i in got)
+
+
+@pytest.mark.parametrize("typed, first", [
+    ("5g", {"text": "5G", "kind": "word", "match": 2}),          # the archive's spelling, not the folded 5g
+    ("zfb", {"text": "支付宝", "kind": "word", "match": 0}),      # pinyin initials: nothing typed to bold
+    ("江城 马", {"text": "江城 马拉松", "kind": "word", "match": 4}),  # the last word completed
+])
+def test_items_first_suggestion(client, typed, first):
+    assert items(client, typed)[0] == first
+
+
+def test_unfinished_earlier_words_are_completed_too(search_index):
+    from search_service import suggest_items
+
+    got = suggest_items.items(search_index.snapshot(), "江 马拉")
+    assert got and all(i["text"].startswith("江城 马拉") for i in got)
+    assert got[0]["match"] == 1  # only 江 was typed as shown
