@@ -99,6 +99,19 @@ def hot_list(index_dir: Path, days: int, limit: int, show_all: bool, as_json: bo
         click.echo(f"{n:>3}. {row['q']}  ({row['count']} visitor-days){extra}{mark}{hidden}")
 
 
+def _entry(text: str, what: str) -> str:
+    text = clean(text)
+    if not text or "#" in text:
+        raise click.BadParameter(f"must be a non-empty {what.lower()} without '#'", param_hint=what)
+    return text
+
+
+def _change(index_dir: Path, name: str, line: str, remove: bool) -> None:
+    path = index_dir / name
+    verb = "removed from" if remove else "added to"
+    click.echo(f"{line} {verb} {path}" if _edit(path, line, remove) else f"{line}: nothing to change")
+
+
 @hot.command("block")
 @index_dir_option
 @click.argument("word")
@@ -106,18 +119,13 @@ def hot_list(index_dir: Path, days: int, limit: int, show_all: bool, as_json: bo
 @click.option("--remove", is_flag=True, help="Take the entry off the block list.")
 def hot_block(index_dir: Path, word: str, pattern: bool, remove: bool) -> None:
     """Hide every query containing WORD from the public lists (hot_block.txt)."""
-    word = clean(word)
-    if not word or "#" in word:
-        raise click.BadParameter("must be a non-empty word without '#'", param_hint="WORD")
+    word = _entry(word, "WORD")
     if pattern:
         try:
             re.compile(word)
         except re.error as exc:
             raise click.BadParameter(f"not a regular expression: {exc}", param_hint="WORD") from None
-    line = f"re:{word}" if pattern else word
-    changed = _edit(index_dir / publiclists.BLOCK_FILE, line, remove)
-    verb = "removed from" if remove else "added to"
-    click.echo(f"{line} {verb} {index_dir / publiclists.BLOCK_FILE}" if changed else f"{line}: nothing to change")
+    _change(index_dir, publiclists.BLOCK_FILE, f"re:{word}" if pattern else word, remove)
 
 
 @hot.command("pin")
@@ -127,10 +135,5 @@ def hot_block(index_dir: Path, word: str, pattern: bool, remove: bool) -> None:
 @click.option("--remove", is_flag=True, help="Take the entry off the list.")
 def hot_pin(index_dir: Path, query: str, allow: bool, remove: bool) -> None:
     """Show QUERY first in hot searches (hot_pinned.txt)."""
-    query = clean(query)
-    if not query or "#" in query:
-        raise click.BadParameter("must be a non-empty query without '#'", param_hint="QUERY")
-    line = f"allow:{query}" if allow else query
-    changed = _edit(index_dir / publiclists.PINNED_FILE, line, remove)
-    verb = "removed from" if remove else "added to"
-    click.echo(f"{line} {verb} {index_dir / publiclists.PINNED_FILE}" if changed else f"{line}: nothing to change")
+    query = _entry(query, "QUERY")
+    _change(index_dir, publiclists.PINNED_FILE, f"allow:{query}" if allow else query, remove)
