@@ -29,12 +29,12 @@ def _log_path(index_dir: Path) -> Path:
     return Path(os.environ.get(ENV_LOG_PATH) or index_dir / FILE_NAME)
 
 
-def _snapshot(index_dir: Path) -> Any:
+def _index(index_dir: Path) -> Any:
     """The live index for corrections, or None when there is none (corrections are skipped)."""
     from indexer.store import IndexStore
     from search_service.index import SearchIndex
 
-    return SearchIndex(str(index_dir)).snapshot() if IndexStore(index_dir).current() is not None else None
+    return SearchIndex(str(index_dir)) if IndexStore(index_dir).current() is not None else None
 
 
 def _edit(path: Path, line: str, remove: bool) -> bool:
@@ -73,7 +73,7 @@ def hot_list(index_dir: Path, days: int, limit: int, show_all: bool, as_json: bo
     need = publiclists.min_visitors(os.environ.get(ENV_MIN_COUNT))
     try:
         if show_all:
-            shown = {e["q"] for e in publiclists.listed(qlog, lists, need, lambda: _snapshot(index_dir), days, 500)}
+            shown = {e["q"] for e in publiclists.listed(qlog, lists, need, _index(index_dir), days, 500)}
             rows: list[dict[str, Any]] = []
             for q, c, peak, hits in qlog.visitors(days, limit):
                 why = publiclists.hidden_reason(q, lists) or (
@@ -81,7 +81,7 @@ def hot_list(index_dir: Path, days: int, limit: int, show_all: bool, as_json: bo
                     None if q in shown else "corrected")
                 rows.append({"q": q, "count": c, "peak_visitors": peak, "hits": hits, "hidden": why})
         else:
-            rows = publiclists.listed(qlog, lists, need, lambda: _snapshot(index_dir), days, limit)
+            rows = publiclists.listed(qlog, lists, need, _index(index_dir), days, limit)
     finally:
         qlog.close()
     for problem in lists.problems:

@@ -173,26 +173,61 @@ def public_queries(rows: Iterable[tuple[str, int, int, int]], lists: EditorLists
     return out[:limit]
 
 
-def correction_of(snap: Any) -> Callable[[str], str | None]:
-    """q -> its spelling correction from the index's suggestion data (memoised per snapshot)."""
+STRONGER = 5.0  # a homophone this many times more used in the archive is taken as the meant word
+
+
+def _homophone_fix(data: Any, q: str) -> str | None:
+    """`q` with its first indexed word replaced by a far more used homophone (神州十八号 ->
+    神舟十八号), or None. suggest.corrections leaves words the index holds alone, but a typo can
+    be a real word too."""
+    from search_service.suggest import syllables
+
+    folded = fold_text(q)
+    for i in range(len(folded)):
+        for n in (4, 3, 2):
+            window = folded[i:i + n]
+            if len(window) < n or window not in data.vocab or not all("\u4e00" <= ch <= "\u9fff" for ch in window):
+                continue
+            own = data.vocab[window]
+            best = max((w for w in data.homophones.get(syllables(window), []) if w != window),
+                       key=lambda w: data.vocab.get(w, 0), default=None)
+            if best and data.vocab.get(best, 0) >= STRONGER * own:
+                return folded[:i] + best + folded[i + n:]
+    return None
+
+
+def correction_of(snap: Any, count: Callable[[str], int] | None = None) -> Callable[[str], str | None]:
+    """q -> its spelling correction from the index's suggestion data (memoised per snapshot).
+    With `count`, a far more used homophone also corrects, when it finds more than `q`."""
     from search_service import suggest
 
     memo: dict[str, str | None] = snap.cached("public_corrections", dict)
 
     def correct(q: str) -> str | None:
         if q not in memo:
-            found = suggest.corrections(suggest.suggest_data(snap), q, limit=1)
-            memo[q] = found[0] if found else None
+            data = suggest.suggest_data(snap)
+            found = suggest.corrections(data, q, limit=1)
+            fixed = found[0] if found else None
+            if fixed is None and count is not None:
+                alt = _homophone_fix(data, q)
+                fixed = alt if alt and count(alt) > count(q) else None
+            memo[q] = fixed
         return memo[q]
     return correct
 
 
-def listed(qlog: Any, lists: EditorLists, min_count: int, snapshot: Callable[[], Any] | None,
+def listed(qlog: Any, lists: EditorLists, min_count: int, index: Any | None,
            days: int = 7, limit: int = 10, pinned: bool = True) -> list[dict[str, Any]]:
-    """The public list from a QueryLog; `snapshot()` opens the index for corrections (None: none)."""
+    """The public list from a QueryLog; `index` (a SearchIndex, or None) gives corrections."""
     rows = qlog.visitors(days, MAX_CANDIDATES)  # rarer rows too: a typo's visitors count for its correction
-    snap = snapshot() if rows and snapshot is not None else None
-    correct = correction_of(snap) if snap is not None else None
+    correct = None
+    if rows and index is not None:
+        from search_service import core
+        from search_service.params import parse_search_params
+
+        def count(q: str) -> int:
+            return int(core.search(index, parse_search_params({"q": [q], "per_page": ["1"]}))["total"])
+        correct = correction_of(index.snapshot(), count)
     return public_queries(rows, lists, min_count, correct, limit, pinned)
 
 

@@ -50,8 +50,8 @@ def public_queries(days: int, limit: int, pinned: bool = True) -> list[dict[str,
     qlog = query_log()
     if qlog is None:
         return []
-    return publiclists.listed(qlog, editor_files().lists(), min_count(),
-                              lambda: current_app.extensions["news_search"].snapshot(), days, limit, pinned)
+    return publiclists.listed(qlog, editor_files().lists(), min_count(), current_app.extensions["news_search"],
+                              days, limit, pinned)
 
 
 def frequent_queries() -> list[tuple[str, int]]:

@@ -176,3 +176,15 @@ def test_the_results_page_shows_the_query_without_bidi_or_escapes(logged):
     doc = html.fromstring(page)
     assert doc.xpath('string(//h1[@class="visually-hidden"])') == "“马拉松”的搜索结果"
     assert "\u202e" not in page and "\x1b" not in page
+
+
+def test_a_real_word_typo_is_fixed_by_a_far_more_used_homophone():
+    from types import SimpleNamespace
+
+    from search_service.suggest import syllables
+
+    data = SimpleNamespace(vocab={"神舟": 389.0, "神州": 21.0, "大地": 50.0},
+                           homophones={syllables("神舟"): ["神舟", "神州"]})
+    assert publiclists._homophone_fix(data, "神州十八号") == "神舟十八号"
+    data.vocab["神州"] = 100.0  # not five times rarer: left alone
+    assert publiclists._homophone_fix(data, "神州十八号") is None
