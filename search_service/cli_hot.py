@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import index_dir_option, main
+from indexer.store import index_dir_option
 from search_service import publiclists
 from search_service.queryfilter import clean
 from search_service.querylog import FILE_NAME, QueryLog
@@ -52,7 +52,7 @@ def _edit(path: Path, line: str, remove: bool) -> bool:
     return True
 
 
-@main.group()
+@click.group()
 def hot() -> None:
     """Hot searches and log-fed suggestions: list them, block words, pin entries."""
 

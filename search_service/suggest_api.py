@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 from search_service import publiclists, suggest_items
 from search_service.errors import BadParameter
-from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
+from search_service.params import MAX_QUERY_CHARS, SearchParams, bounded_int
 from search_service.querylog import FILE_NAME, QueryLog
+from search_service.services import search_index, services
 
 bp = Blueprint("suggest_api", __name__)
 
@@ -29,16 +32,17 @@ MAX_CANDIDATES = publiclists.MAX_CANDIDATES
 
 
 def query_log(app: Flask | None = None) -> QueryLog | None:
-    return (app or current_app).extensions.get("news_search_querylog")
+    return services(app).query_log
 
 
-def editor_files(app: Flask | None = None) -> publiclists.EditorFiles:
-    app = app or current_app
-    files = app.extensions.get("news_search_editor_files")
-    if files is None:
-        root = app.config.get("HOT_LISTS_DIR") or app.config["INDEX_DIR"]  # where hot_block/hot_pinned live
-        files = app.extensions["news_search_editor_files"] = publiclists.EditorFiles(os.fspath(root))
-    return files
+@lru_cache(maxsize=16)
+def _editor_files(root: str) -> publiclists.EditorFiles:
+    return publiclists.EditorFiles(root)
+
+
+def editor_files() -> publiclists.EditorFiles:
+    """hot_block.txt / hot_pinned.txt of this app (HOT_LISTS_DIR, default INDEX_DIR), re-read on change."""
+    return _editor_files(os.fspath(current_app.config.get("HOT_LISTS_DIR") or current_app.config["INDEX_DIR"]))
 
 
 def min_count() -> int:
@@ -50,8 +54,7 @@ def public_queries(days: int, limit: int, pinned: bool = True) -> list[dict[str,
     qlog = query_log()
     if qlog is None:
         return []
-    return publiclists.listed(qlog, editor_files().lists(), min_count(), current_app.extensions["news_search"],
-                              days, limit, pinned)
+    return publiclists.listed(qlog, editor_files().lists(), min_count(), search_index(), days, limit, pinned)
 
 
 def frequent_queries() -> list[tuple[str, int]]:
@@ -72,16 +75,7 @@ def safe_json(data: Any, mimetype: str = "application/json", status: int = 200) 
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = whole_number(raw)
-    except ValueError:
-        raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadParameter(name, f"`{name}` must be in {low}..{high}, got {value}")
-    return value
+    return bounded_int(name, request.args.get(name, "").strip(), default, low, high)
 
 
 @bp.get("/api/suggest")
@@ -93,7 +87,7 @@ def api_suggest() -> Response:
     fmt = request.args.get("format", "").strip() or "json"
     if fmt not in ("json", "opensearch"):
         raise BadParameter("format", "`format` must be json or opensearch")
-    found = suggest_items.items(current_app.extensions["news_search"].snapshot(), q, limit, frequent_queries()) \
+    found = suggest_items.items(search_index().snapshot(), q, limit, frequent_queries()) \
         if q.strip() else []
     texts = [i["text"] for i in found]
     if fmt == "opensearch":  # what browsers ask for via the OpenSearch description
@@ -112,19 +106,25 @@ def api_hot() -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    if not app.config.get("QUERY_LOG"):
-        return
-    path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
-    qlog = QueryLog(path, cache_seconds=float(app.config.get("HOT_CACHE_SECONDS") or 0))
-    app.extensions["news_search_querylog"] = qlog
 
+
+def open_query_log(app: Flask) -> QueryLog | None:
+    """The app's query log when QUERY_LOG is on (INDEX_DIR/querylog.sqlite3 unless QUERY_LOG_PATH)."""
+    if not app.config.get("QUERY_LOG"):
+        return None
+    path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
+    return QueryLog(path, cache_seconds=float(app.config.get("HOT_CACHE_SECONDS") or 0))
+
+
+def count_query(qlog: QueryLog) -> Callable[[SearchParams, dict[str, Any]], None]:
+    """The after-search hook that counts a query once per search (first pages only: paging through
+    one query's results is still one search)."""
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
         # Only first pages: paging through one query's results is still one search. Only the
         # page's searches unless configured: scripts calling the API are not readers.
         if params.page != 1:
             return
-        if request.endpoint != "pages.search_page" and not app.config.get("HOT_COUNT_API"):
+        if request.endpoint != "pages.search_page" and not current_app.config.get("HOT_COUNT_API"):
             return
         qlog.record(params.q, int(result.get("total", 0)), visitor=request.remote_addr or "")
-
-    app.extensions["news_search_after_search"] = after_search
+    return after_search

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from indexer.cli import main
+from search_service.cli import main
 
 
 def test_first_demo_run_is_quiet(tmp_path: Path):

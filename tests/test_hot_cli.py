@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.cli import main
+from search_service.cli import main
 from search_service.querylog import FILE_NAME, QueryLog
 
 

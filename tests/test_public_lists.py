@@ -9,6 +9,7 @@ from lxml import html
 
 from search_service import publiclists, queryfilter
 from search_service.app import create_app
+from search_service.services import services
 from search_service.querylog import QueryLog, visitor_identity
 
 QUERY = "江城 马拉松"
@@ -21,7 +22,7 @@ def logged(demo_index: Path, tmp_path: Path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
                       "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3"), "HOT_LISTS_DIR": str(lists)})
     yield app.test_client(), lists
-    app.extensions["news_search_querylog"].close()
+    services(app).query_log.close()
 
 
 def search(c, q: str, visitor: str, times: int = 1) -> None:

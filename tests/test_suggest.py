@@ -12,6 +12,7 @@ import pytest
 
 from search_service import suggest
 from search_service.app import create_app
+from search_service.services import services
 
 
 def suggestions(client, q: str, **extra: str) -> list[str]:
@@ -117,7 +118,7 @@ def logging_app(demo_index: Path, tmp_path: Path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
                       "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3")})
     yield app
-    app.extensions["news_search_querylog"].close()
+    services(app).query_log.close()
 
 
 def _search_from(c, q: str, visitor: str, path: str = "/search", **args: str) -> None:
@@ -154,7 +155,7 @@ def test_api_searches_count_when_configured(demo_index: Path, tmp_path: Path):
     for v in range(5):
         _search_from(c, "地铁", f"10.0.1.{v}", path="/api/search")
     assert c.get("/api/hot").get_json()["queries"] == [{"q": "地铁", "count": 5}]
-    app.extensions["news_search_querylog"].close()
+    services(app).query_log.close()
 
 
 @pytest.mark.parametrize("query", ["days=0", "days=91", "limit=51", "limit=x"])
