@@ -1,6 +1,6 @@
 """`news-search hot`: editors' control of the public lists from the command line.
 
-    news-search hot list [--all] [--days N] [--json]   what readers see (or every logged query and why it is hidden)
+    news-search hot list [--all] [--days N] [--json]   what readers see (--all: every logged query, why hidden)
     news-search hot block WORD [--pattern] [--remove]  add to / remove from hot_block.txt
     news-search hot pin QUERY [--allow] [--remove]     add to / remove from hot_pinned.txt
 
@@ -61,13 +61,15 @@ def hot() -> None:
 @index_dir_option
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
-@click.option("--all", "show_all", is_flag=True, help="Every logged query with its visitors and why it is hidden.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Every logged query with its visitors and why it is hidden.")
 @click.option("--json", "as_json", is_flag=True)
 def hot_list(index_dir: Path, days: int, limit: int, show_all: bool, as_json: bool) -> None:
     """What the start page's 热门搜索 shows now (pinned first)."""
     path = _log_path(index_dir)
     if not path.exists():
-        raise click.ClickException(f"no query log at {path}: it is written by `news-search serve` (QUERY_LOG on)")
+        raise click.ClickException(
+            f"no query log at {path}: it is written by `news-search serve` (QUERY_LOG on)")
     qlog = QueryLog(path)
     lists = publiclists.EditorFiles(index_dir).lists()
     need = publiclists.min_visitors(os.environ.get(ENV_MIN_COUNT))

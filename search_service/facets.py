@@ -23,7 +23,8 @@ NO_CHANNEL = "未分类"
 
 def no_channel_docs(snap: Snapshot) -> frozenset[int]:
     col = snap.channel
-    return snap.filter_sets.get_or(("no_channel",), lambda: frozenset(d for d in snap.live_docs if not col[d]))
+    return snap.filter_sets.get_or(("no_channel",),
+                                   lambda: frozenset(d for d in snap.live_docs if not col[d]))
 
 
 def _day_ts(day: str, end: bool) -> int:
@@ -134,7 +135,8 @@ def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozense
     channel = [{"value": v, "count": c, "selected": fold_text(v) in chosen}
                for v, c in sorted(chan.items(), key=lambda kv: (-kv[1], kv[0]))]
     if unfiled or NO_CHANNEL in chosen:  # last: "uncategorised" is not a channel readers look for first
-        channel.append({"value": None, "count": unfiled, "selected": NO_CHANNEL in chosen, "label": NO_CHANNEL})
+        channel.append({"value": None, "count": unfiled, "selected": NO_CHANNEL in chosen,
+                        "label": NO_CHANNEL})
     for v in sel_years - {str(y) for y in years}:
         years[int(v)] = 0
     for v in sel_months - set(months):

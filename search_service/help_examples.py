@@ -66,7 +66,8 @@ def build(index: SearchIndex, snap: Snapshot) -> dict[str, list[dict[str, str]]]
     """{"words": [...], "exact": [...], "exclude": [...], "or": [...], "fields": [...], "dates": [...]}
     where each example is {"q", "what"} (and "from"/"to" for a date range)."""
     started = time.perf_counter()
-    out: dict[str, list[dict[str, str]]] = {k: [] for k in ("words", "exact", "exclude", "or", "fields", "dates")}
+    kinds = ("words", "exact", "exclude", "or", "fields", "dates")
+    out: dict[str, list[dict[str, str]]] = {k: [] for k in kinds}
     kws = _keywords(snap)
     if not kws:
         return out

@@ -186,7 +186,8 @@ def _homophone_fix(data: Any, q: str) -> str | None:
     for i in range(len(folded)):
         for n in (4, 3, 2):
             window = folded[i:i + n]
-            if len(window) < n or window not in data.vocab or not all("\u4e00" <= ch <= "\u9fff" for ch in window):
+            han = all("\u4e00" <= ch <= "\u9fff" for ch in window)
+            if len(window) < n or window not in data.vocab or not han:
                 continue
             own = data.vocab[window]
             best = max((w for w in data.homophones.get(syllables(window), []) if w != window),
@@ -231,7 +232,8 @@ def listed(qlog: Any, lists: EditorLists, min_count: int, index: Any | None,
     return public_queries(rows, lists, min_count, correct, limit, pinned)
 
 
-def related(q: str, words: Callable[[str], list[str]], entries: Iterable[dict[str, Any]], limit: int = 8) -> list[str]:
+def related(q: str, words: Callable[[str], list[str]], entries: Iterable[dict[str, Any]],
+            limit: int = 8) -> list[str]:
     """Public queries sharing a word (two characters or more) with `q`, in list order."""
     mine = {w for w in words(q) if len(w) > 1}
     own = clean(q)

@@ -35,7 +35,8 @@ def _strip_char(ch: str) -> bool:
 def clean(text: str) -> str:
     """`text` without escape sequences, control, bidi and invisible characters; whitespace collapsed."""
     text = _ESCAPES.sub(" ", text)
-    text = "".join(" " if ch in "\t\n\r\v\f" else ch for ch in text if ch in "\t\n\r\v\f" or not _strip_char(ch))
+    blanks = "\t\n\r\v\f"
+    text = "".join(" " if ch in blanks else ch for ch in text if ch in blanks or not _strip_char(ch))
     return " ".join(text.split())
 
 

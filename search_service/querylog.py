@@ -118,7 +118,8 @@ class QueryLog:
         return salt
 
     def visitor_key(self, db: sqlite3.Connection, day: str, identity: str) -> bytes:
-        return hmac.new(self._salt(db, day), identity.encode("utf-8", "replace"), hashlib.sha256).digest()[:12]
+        key = hmac.new(self._salt(db, day), identity.encode("utf-8", "replace"), hashlib.sha256)
+        return key.digest()[:12]
 
     # -- writing ----------------------------------------------------------------------------
     def record(self, q: str, total: int, day: date | None = None, visitor: str = "") -> bool:
@@ -156,7 +157,8 @@ class QueryLog:
         db.execute("DELETE FROM searches WHERE day < ?", (cutoff,))
         (rows,) = db.execute("SELECT COUNT(*) FROM searches").fetchone()
         if rows > self.max_rows:
-            db.execute("DELETE FROM searches WHERE (day, q, visitor) IN (SELECT day, q, visitor FROM searches "
+            db.execute("DELETE FROM searches WHERE (day, q, visitor) IN "
+                       "(SELECT day, q, visitor FROM searches "
                        "ORDER BY day LIMIT ?)", (rows - self.max_rows,))
 
     def prune(self) -> None:
@@ -171,7 +173,9 @@ class QueryLog:
     def _read(self, key: tuple[Any, ...], sql: str, args: tuple[Any, ...]) -> list[Any]:
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None and (not self.cache_seconds or time.monotonic() - cached[0] < self.cache_seconds):
+            fresh = cached is not None and (not self.cache_seconds
+                                            or time.monotonic() - cached[0] < self.cache_seconds)
+            if cached is not None and fresh:
                 return cached[1]
             db = self._db()
             if db is None:
@@ -184,7 +188,8 @@ class QueryLog:
             self._cache[key] = (time.monotonic(), rows)
             return rows
 
-    def visitors(self, days: int = 30, limit: int = 500, min_count: int = 1) -> list[tuple[str, int, int, int]]:
+    def visitors(self, days: int = 30, limit: int = 500,
+                 min_count: int = 1) -> list[tuple[str, int, int, int]]:
         """(query, visitor-days, peak visitors in one day, best hits) over the last `days` days,
         for queries that some day had at least `min_count` distinct visitors; most visited first.
         One visitor adds at most one to a day, so `peak` can never exceed 1 for a lone visitor."""

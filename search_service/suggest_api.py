@@ -4,7 +4,8 @@ that counts queries when ``QUERY_LOG`` is on.
 Config: QUERY_LOG (bool), QUERY_LOG_PATH (default INDEX_DIR/querylog.sqlite3), HOT_MIN_COUNT
 (distinct visitors who must have searched a query on one day before anyone else is shown it;
 default 5, never below 2), HOT_COUNT_API (also count /api/search requests; default off: only
-the page's own searches count), HOT_LISTS_DIR (where hot_block.txt and hot_pinned.txt live; default INDEX_DIR), HOT_CACHE_SECONDS (how long public lists may be served from
+the page's own searches count), HOT_LISTS_DIR (where hot_block.txt and hot_pinned.txt live;
+default INDEX_DIR), HOT_CACHE_SECONDS (how long public lists may be served from
 memory; default 0 = until the next logged search). What is shown is decided by publiclists.
 """
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _editor_files(root: str) -> publiclists.EditorFiles:
 
 def editor_files() -> publiclists.EditorFiles:
     """hot_block.txt / hot_pinned.txt of this app (HOT_LISTS_DIR, default INDEX_DIR), re-read on change."""
-    return _editor_files(os.fspath(current_app.config.get("HOT_LISTS_DIR") or current_app.config["INDEX_DIR"]))
+    config = current_app.config
+    return _editor_files(os.fspath(config.get("HOT_LISTS_DIR") or config["INDEX_DIR"]))
 
 
 def min_count() -> int:

@@ -59,7 +59,8 @@ def _finish(snap: Any, token: str, vocab: dict[str, float]) -> str:
     return original_form(snap, best[0][0]) if best and _kind(best[0][1]) == "word" else token
 
 
-def items(snap: Any, text: str, limit: int = 8, frequent: Sequence[tuple[str, int]] = ()) -> list[dict[str, Any]]:
+def items(snap: Any, text: str, limit: int = 8,
+          frequent: Sequence[tuple[str, int]] = ()) -> list[dict[str, Any]]:
     """[{"text", "kind", "match"}] best first: queries and words before headlines."""
     prefix = normalise_prefix(text)
     out: list[dict[str, Any]] = []
