@@ -9,7 +9,8 @@ is cached in --work: each article's salient words and the query sets (keyed by t
 sha256, split, seed, size and generator version), the peers' indexes (built once with
 bench/peers.py) and the peers' answers (keyed by the queries and peers.py); `ours` is always
 run again. Each system runs in its own process (relevance_systems.py). Prints a Markdown table
-(sets x systems) and, with --out, writes it into that file between `<!-- relevance:SPLIT -->` markers (the rest of the file is kept).
+(sets x systems) and, with --out, writes it into that file between `<!-- relevance:SPLIT -->`
+markers (the rest of the file is kept).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from relevance_systems import SYSTEMS, peer_paths  # noqa: E402
 WORDS_VERSION = 1  # bump when salient_words changes, to drop cached word lists
 SETS_VERSION = 1  # bump when a generator in relevance_sets.py changes, to drop cached query sets
 DEFAULT_SYSTEMS = "ours,fts-and,fts-or,naive"
+FOLLOWED = "ours, suggestion clicked"
 
 
 def default_corpus() -> Path:
@@ -141,7 +143,7 @@ def table(rows: list[dict[str, Any]], systems: list[str], answers: dict[str, dic
     head = "| set | n | " + " | ".join(systems) + " |\n|---|---:|" + "---|" * len(systems) + "\n"
     lines = []
     for s, per in scores.items():
-        best = max(v["mrr10"] for v in per.values())
+        best = max(v["mrr10"] for name, v in per.items() if name != FOLLOWED)
         cells = []
         for name in systems:
             v = per[name]
@@ -209,12 +211,17 @@ def main(argv: list[str] | None = None) -> None:
     qfile = args.work / f"queries-{args.split}-s{args.seed}-n{args.per_set}.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
     answers = {name: run_system(name, queries, qfile, args) for name in args.system_list}
-    md, _scores = table(rows, args.system_list, answers)
+    columns = list(args.system_list)
+    if "ours" in answers:  # diagnostic column: ours after clicking its did-you-mean suggestion
+        answers[FOLLOWED] = dict(answers["ours"], hits=answers["ours"]["followed"])
+        columns.insert(columns.index("ours") + 1, FOLLOWED)
+    md, _scores = table(rows, columns, answers)
     times = "; ".join(f"{n} {a['wall_s']:.0f} s wall / {a['cpu_s']:.0f} s CPU" + (" (cached)" if a["cached"] else "")
-                      for n, a in answers.items())
+                      for n, a in answers.items() if n != FOLLOWED)
     block = (f"Split **{args.split}**, seed {args.seed}, {len(rows)} queries, "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC:\n\n```\n{shown_command(argv, args.corpus)}\n```\n\n"
-             f"Each cell: MRR@10 · success@1 · success@10 · zero-result rate (best MRR@10 of the row in bold).\n\n"
+             f"Each cell: MRR@10 · success@1 · success@10 · zero-result rate (best MRR@10 of the row in bold; "
+             f"`{FOLLOWED}` is a diagnostic: ours after clicking its did-you-mean link, when it offers one).\n\n"
              f"{md}\nQuery loops (2 shared cores, busy machine): {times}. Query sets ready in {gen_s:.0f} s (generated once, then cached).\n")
     print(block)
     if args.dump:
@@ -222,8 +229,8 @@ def main(argv: list[str] | None = None) -> None:
         with open(dump, "w", encoding="utf-8") as fh:
             for i, r in enumerate(rows):
                 ranks = {n: first_rank(a["hits"][i], r["relevant"]) for n, a in answers.items()}
-                top = {n: [h[0] for h in a["hits"][i][:3]] for n, a in answers.items()}
-                sugg = {n: a["suggestions"][i] for n, a in answers.items() if a["suggestions"][i]}
+                top = {n: [h[0] for h in a["hits"][i][:3]] for n, a in answers.items() if n != FOLLOWED}
+                sugg = {n: a["suggestions"][i] for n, a in answers.items() if a["suggestions"][i] and n != FOLLOWED}
                 fh.write(json.dumps({"set": r["set"], "q": r["q"], "target": r["target"], "ranks": ranks,
                                      "top3": top, "suggestion": sugg}, ensure_ascii=False) + "\n")
         print(f"# per-query ranks: {dump}", file=sys.stderr)

@@ -5,7 +5,8 @@
 SYSTEM is one of SYSTEMS. Each runs in its own process: news-search adds its dictionaries to
 jieba's global segmenter, so the peers (plain jieba, as their builds used) must not share it.
 Output: {"system", "wall_s", "cpu_s", "hits": [[[id, folded ids...], ...] per query],
-"suggestions": [...], "errors": n}; the times cover the query loop only (index opened and warmed).
+"suggestions": [...], "followed": hits after clicking the suggestion (else the same hits),
+"errors": n}; the times cover the query loop only (index opened and warmed).
 """
 from __future__ import annotations
 
@@ -96,19 +97,28 @@ def main(argv: list[str] | None = None) -> None:
     for q in ("中国", "经济 发展"):  # warm up: dictionaries, column arrays, first searcher
         run(q)
     hits: list[Any] = []
-    suggestions: list[str | None] = []
+    suggestions: list[Any] = []
     errors = 0
-    t, c = time.perf_counter(), time.process_time()
-    for q in queries:
+
+    def safe(q: str) -> Result:
+        nonlocal errors
         try:
-            h, s = run(q)
+            return run(q)
         except Exception as exc:  # one broken query must not lose the run; it scores as no results
             print(f"# {args.system}: {q!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            h, s, errors = [], None, errors + 1
+            errors += 1
+            return [], None
+
+    t, c = time.perf_counter(), time.process_time()
+    for q in queries:
+        h, s = safe(q)
         hits.append(h)
         suggestions.append(s)
-    out = {"system": args.system, "wall_s": round(time.perf_counter() - t, 2),
-           "cpu_s": round(time.process_time() - c, 2), "hits": hits, "suggestions": suggestions, "errors": errors}
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    # What a reader gets by clicking the did-you-mean link (a diagnostic, timed apart).
+    followed = [safe(s["q"])[0] if isinstance(s, dict) and s.get("q") else h for h, s in zip(hits, suggestions)]
+    out = {"system": args.system, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "hits": hits,
+           "suggestions": suggestions, "followed": followed, "errors": errors}
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 
 

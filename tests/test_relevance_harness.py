@@ -131,3 +131,26 @@ def test_write_block_replaces_only_its_split(tmp_path):
     write_block(doc, "test", "t1\n")
     assert doc.read_text(encoding="utf-8") == ("# head\n\n<!-- relevance:dev -->\nnew\n<!-- /relevance:dev -->\n\n"
                                                "tail\n\n<!-- relevance:test -->\nt1\n<!-- /relevance:test -->\n")
+
+
+def test_table_scores_each_set_and_bolds_the_best():
+    from relevance import table
+
+    rows = [{"set": "keywords", "q": "a", "relevant": ["t1"]}, {"set": "keywords", "q": "b", "relevant": ["t2"]},
+            {"set": "typo", "q": "c", "relevant": ["t3"]}]
+    answers = {"ours": {"hits": [[["t1"]], [["x"], ["t2", "t9"]], []]},
+               "fts-or": {"hits": [[["x"], ["t1"]], [], [["t3"]]]}}
+    md, scores = table(rows, ["ours", "fts-or"], answers)
+    assert md.splitlines()[2:] == [
+        "| keywords | 2 | **0.750** · 0.50 · 1.00 · 0% | 0.250 · 0.00 · 0.50 · 50% |",
+        "| typo | 1 | 0.000 · 0.00 · 0.00 · 100% | **1.000** · 1.00 · 1.00 · 0% |",
+    ]
+    assert scores["keywords"]["ours"]["mrr10"] == 0.75
+
+
+def test_shown_command_names_no_machine_paths():
+    from relevance import default_corpus, shown_command
+
+    argv = ["--corpus", str(default_corpus()), "--index-dir", "/srv/ix", "--work", "rel-work", "--split", "test"]
+    assert shown_command(argv, default_corpus()) == ("python bench/relevance.py --corpus ../shared/corpus/news.jsonl "
+                                                     "--index-dir INDEX_DIR --work rel-work --split test")
