@@ -7,9 +7,10 @@ Readers type questions (中国经济回升向好的原因是什么), news tails 
    need not contain 原因 or 什么 (a query made only of them keeps them).
 2. When all the other words together find nothing (RELAX_BELOW), and no spelling correction finds
    results instead: a word the archive does not contain at all (a new name, keywords typed
-   together that jieba could not split into known words) backs off to its dictionary parts, or
-   its characters; then the least informative words are dropped one at a time, words found
-   nowhere first, then the most frequent (lowest IDF), keeping at least half of them.
+   together that jieba could not split into known words) backs off to its dictionary parts;
+   then articles holding all words but one are taken, else all but two, ..., never fewer than
+   half of them (minimum-should-match). Articles holding more of the words rank first, then by
+   score, where rare words weigh most (IDF).
 
 Only plain words are relaxed: quoted strings, field clauses (title: author: ...), exclusions,
 OR groups and the request's filters always hold. Relaxed results rank articles matching more of
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jieba
+import numpy as np
 
 from search_service.query import And, Node, Words
 
@@ -36,6 +38,8 @@ FILLER_WORDS = frozenset("""
 会不会 有没有 是不是 怎么办 咋 啥 吗 呢 吧 啊 呀 嘛 么 请问 一下 到底 究竟 真的 是真的 了吗
 最新 最近 近况 消息 最新消息 新闻 报道 相关 相关报道 情况 进展 最新进展 原因 有关 关于 详情
 具体 动态 资讯 介绍 解读 分析 盘点 汇总 回顾 有 了 啥样 如今 现在
+具体内容 意味着 意味着什么 如何看待 怎么看 看待 看法 背景 真相 始末 来龙去脉 细节 后续 有何 何在 咋样
+什么样 哪方面 意义 怎么回事 发生 了什么
 """.split())
 
 
@@ -116,19 +120,12 @@ def relax(units: list[Unit], base: frozenset[int], strict: frozenset[int],
             else:
                 expanded.append(u)
         content = expanded
-        kept = list(content)
-        docs = matching(base, kept)
-        # Never fewer than half of the words: what is left must still be what was asked.
-        least = max(1, math.ceil(len(content) / 2))
-        # Words found nowhere go first, then the most frequent; stable for equal counts.
-        for u in sorted(content, key=lambda u: (bool(u.docs), -len(u.docs))):
-            if size(docs) >= RELAX_BELOW or len(kept) <= least:
-                break
-            kept.remove(u)
-            dropped.append(u.label)
-            docs = matching(base, kept)
+        docs = most_of(base, content, size)
         if not size(docs):  # still nothing: the query as typed stands
             return None
+        # Required: what every result holds; the rest was dropped (a hit's own `missing` says which).
+        dropped += [u.label for u in content if not docs <= u.docs]
+        kept = [u for u in content if docs <= u.docs]
     else:
         kept = content
     if not dropped and not backed_off:
@@ -136,6 +133,22 @@ def relax(units: list[Unit], base: frozenset[int], strict: frozenset[int],
     return Relaxation(docs=docs | strict, required=[u.label for u in kept], dropped=dropped, units=content,
                       backed_off=backed_off, scored_words=[w for u in content for w in u.words],
                       strict_total=size(strict))
+
+
+def most_of(base: frozenset[int], content: list[Unit], size: Callable[[frozenset[int]], int]) -> frozenset[int]:
+    """Documents of `base` holding as many of the words as any document does: all but one, else
+    all but two, ..., never fewer than half of them (minimum-should-match, decided by the archive:
+    a greedy drop of one word at a time can keep a rare question word and lose the topic)."""
+    arrays = [np.fromiter(u.docs, dtype=np.int64, count=len(u.docs)) for u in content if u.docs]
+    if not arrays:
+        return frozenset()
+    ids, counts = np.unique(np.concatenate(arrays), return_counts=True)
+    least = max(1, math.ceil(len(content) / 2))
+    for k in range(len(content) - 1, least - 1, -1):
+        found = frozenset(ids[counts >= k].tolist()) & base
+        if size(found) >= RELAX_BELOW:
+            return found
+    return frozenset()
 
 
 def matching(base: frozenset[int], kept: list[Unit]) -> frozenset[int]:

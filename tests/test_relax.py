@@ -38,16 +38,27 @@ def test_a_query_of_only_fillers_keeps_them() -> None:
     assert relax(units(原因={1}, 什么={1, 2}), frozenset(range(5)), frozenset({1}), lambda w: frozenset()) is None
 
 
-def test_words_found_nowhere_go_first_then_the_most_frequent() -> None:
-    # 江城 ∧ 马拉松 ∧ 量子 finds nothing; 量子 (found nowhere) goes, and that is enough.
+def test_articles_holding_all_but_one_word_are_taken() -> None:
+    # 江城 ∧ 马拉松 ∧ 量子 finds nothing; 量子 is found nowhere, so every result lacks it.
     got = relax(units(江城={1, 2, 5}, 马拉松={1, 2, 7}, 量子=set()), frozenset(range(10)), frozenset(),
                 lambda w: frozenset())
     assert got is not None and (sorted(got.docs), got.dropped, got.required) == ([1, 2], ["量子"], ["江城", "马拉松"])
     assert got.missing(1) == ["量子"]
-    # All found somewhere, never together: the most frequent goes first (江城, in 4 documents).
+    # All found somewhere, never together: any two of the three (minimum-should-match), so no
+    # word is held by every result and each hit says what it lacks.
     got = relax(units(江城={1, 2, 3, 4}, 马拉松={1, 2, 6}, 地铁={3, 6}), frozenset(range(10)), frozenset(),
                 lambda w: frozenset())
-    assert got is not None and (sorted(got.docs), got.dropped) == ([6], ["江城"])
+    assert got is not None
+    assert (sorted(got.docs), got.required, got.dropped) == ([1, 2, 3, 6], [], ["江城", "马拉松", "地铁"])
+    assert [got.missing(d) for d in (1, 3, 6)] == [["地铁"], ["马拉松"], ["江城"]]
+
+
+def test_a_rare_question_word_does_not_beat_the_topic() -> None:
+    # Greedy dropping of the most frequent word would keep 背景 and lose 李强/出席; most_of keeps
+    # every article with three of the four words.
+    got = relax(units(李强=set(range(0, 40)), 出席=set(range(20, 80)), 下车={25, 90}, 背景={26, 91, 92}),
+                frozenset(range(100)), frozenset(), lambda w: frozenset())
+    assert got is not None and sorted(got.docs) == [25, 26]
 
 
 def test_never_fewer_than_half_of_the_words() -> None:
