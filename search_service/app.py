@@ -38,6 +38,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["news_search"] = SearchIndex(
         os.fspath(app.config["INDEX_DIR"]), check_interval=float(app.config["INDEX_CHECK_INTERVAL"]))
 
+    # -- site integration (issue 16): order matters, Flask runs after_request hooks last-registered
+    # first. observe first (request id, access log, metrics: sees the final response), then
+    # compression; the trusted-proxy middleware rewrites the client address before Flask sees it.
+    from search_service import httpcache, observe, proxy
+
+    observe.init_app(app)
+    httpcache.init_compression(app)
+    app.wsgi_app = proxy.TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, proxy.parse_networks(app.config.get("TRUSTED_PROXIES")))
+    # -- end site integration
+
     from search_service import api
 
     app.register_blueprint(api.bp)
@@ -45,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from search_service import limits
 
     limits.init_app(app)  # rate limiting, request size caps (limits.py)
+    httpcache.init_app(app)  # CORS, ETag/304, Cache-Control, Vary (after limits: a 304 is rate limited too)
     for name in OPTIONAL_BLUEPRINTS:
         try:
             module = importlib.import_module(name)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from indexer.cli import index_dir_option, main
+from search_service.serve_site import site_config, site_options, waitress_options
 
 
 @main.command()
@@ -13,7 +15,8 @@ from indexer.cli import index_dir_option, main
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
+@site_options  # proxies, CORS, access log (serve_site.py)
+def serve(index_dir: Path, host: str, port: int, threads: int, **site: Any) -> None:
     """Serve the search page and JSON API over INDEX_DIR (picks up new generations live)."""
     from waitress import serve as waitress_serve
 
@@ -23,7 +26,8 @@ def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
     if IndexStore(index_dir).current() is None:
         raise click.ClickException(
             f"no index in {index_dir}: build one with `news-search rebuild SOURCE...` or `news-search demo`")
-    app = create_app({"INDEX_DIR": str(index_dir)})
+    app = create_app({"INDEX_DIR": str(index_dir), **site_config(site)})
     app.extensions["news_search"].snapshot()  # open (and load jieba) before the first request
     click.echo(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl-C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="news-search")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="news-search",
+                   **waitress_options(app))  # site integration: proxy headers (serve_site.py)

@@ -32,7 +32,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestURITooLarge
 
 # q (200 characters) and 20 channel values of 50, percent-encoded UTF-8, fit well below this.
 DEFAULT_MAX_QUERY_STRING = 16 * 1024
-EXEMPT_PATHS = ("/healthz",)
+EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes
 
 
 def _exempt() -> bool:
