@@ -4,7 +4,7 @@ Prometheus metrics hook (metrics.py) and ``/readyz``.
 Configuration (``create_app`` config or ``NEWS_SEARCH_<NAME>``):
 
 * ``ACCESS_LOG``: ``-`` (stderr), a file path (appended to, one JSON object a line), or empty /
-  ``off`` (the default of the app; ``news-search serve`` logs to stderr unless told otherwise).
+  ``off`` (the default: a server whose stderr nobody reads must not block on a full pipe).
 * ``ACCESS_LOG_QUERIES`` (false): add the search text (``q``) to each line.
 * ``ACCESS_LOG_CLIENTS`` (false): add the client address (after TRUSTED_PROXIES, proxy.py).
 
