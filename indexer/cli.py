@@ -158,7 +158,8 @@ def _register_optional_commands() -> None:
     """Commands living in other modules register themselves on `main` when imported."""
     import importlib
 
-    for module in ("indexer.cli_admin", "search_service.cli_search", "search_service.cli_serve"):
+    for module in ("indexer.cli_admin", "search_service.cli_search", "search_service.cli_serve",
+                   "search_service.cli_report"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -2,7 +2,9 @@
 suggestions.
 
 What is kept: the query text (whitespace collapsed), the UTC day, how often it was searched that
-day and how many results it last found. Nothing else: no IP address, user agent, cookie, session
+day and how many results it last found, plus for editors' reports (`news-search report`) the
+slowest and summed time taken and how many of those searches were relaxed, corrected or timed
+out. Nothing else: no IP address, user agent, cookie, session
 or time of day, so a row cannot be tied to a reader. Queries that look like personal data (an
 e-mail address, a long digit run such as a phone or ID number) and very long queries (usually
 pasted text) are not logged at all.
@@ -40,6 +42,20 @@ def loggable(q: str) -> bool:
     return 0 < len(q) <= MAX_LOGGED_CHARS and not _PERSONAL.search(q)
 
 
+# Columns added for `news-search report`; older log files get them on open (defaults: nothing known).
+REPORT_COLUMNS = (("ms_max", "REAL NOT NULL DEFAULT 0"), ("ms_sum", "REAL NOT NULL DEFAULT 0"),
+                  ("relaxed", "INTEGER NOT NULL DEFAULT 0"), ("corrected", "INTEGER NOT NULL DEFAULT 0"),
+                  ("timeouts", "INTEGER NOT NULL DEFAULT 0"))
+REPORT_FIELDS = ("day", "q", "n", "hits", "ms_max", "ms_sum", "relaxed", "corrected", "timeouts")
+
+
+def _add_report_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(queries)")}
+    for name, decl in REPORT_COLUMNS:
+        if name not in present:
+            conn.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
+
+
 def _today() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -65,6 +81,7 @@ class QueryLog:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("CREATE TABLE IF NOT EXISTS queries (day TEXT NOT NULL, q TEXT NOT NULL, "
                              "n INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (day, q)) WITHOUT ROWID")
+                _add_report_columns(conn)
                 conn.commit()
                 self._conn = conn
             except (sqlite3.Error, OSError) as exc:
@@ -83,19 +100,28 @@ class QueryLog:
                 self._conn = None
 
     # -- writing ----------------------------------------------------------------------------
-    def record(self, q: str, total: int, day: date | None = None) -> bool:
-        """Count one search; False when the query is not logged (personal data, too long, error)."""
+    def record(self, q: str, total: int, day: date | None = None, *, took_ms: float | None = None,
+               relaxed: bool = False, corrected: bool = False, timed_out: bool = False) -> bool:
+        """Count one search; False when the query is not logged (personal data, too long, error).
+        The keyword arguments feed `news-search report` (time taken, whether the answer was
+        relaxed, corrected or cut short)."""
         q = normalise(q)
         if not loggable(q):
             return False
+        ms = max(0.0, float(took_ms or 0.0))
+        flags = (int(bool(relaxed)), int(bool(corrected)), int(bool(timed_out)))
         with self._lock:
             db = self._db()
             if db is None:
                 return False
             try:
-                db.execute("INSERT INTO queries (day, q, n, hits) VALUES (?, ?, 1, ?) "
-                           "ON CONFLICT (day, q) DO UPDATE SET n = n + 1, hits = excluded.hits",
-                           ((day or _today()).isoformat(), q, int(total)))
+                db.execute("INSERT INTO queries (day, q, n, hits, ms_max, ms_sum, relaxed, corrected, timeouts) "
+                           "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT (day, q) DO UPDATE SET n = n + 1, hits = excluded.hits, "
+                           "ms_max = MAX(ms_max, excluded.ms_max), ms_sum = ms_sum + excluded.ms_sum, "
+                           "relaxed = relaxed + excluded.relaxed, corrected = corrected + excluded.corrected, "
+                           "timeouts = timeouts + excluded.timeouts",
+                           ((day or _today()).isoformat(), q, int(total), ms, ms, *flags))
                 self._writes += 1
                 if self._writes % PRUNE_EVERY == 1:
                     self._prune(db)
@@ -165,6 +191,13 @@ class QueryLog:
                 if len(out) >= limit:
                     break
         return out
+
+    def rows_between(self, since: date, until: date) -> list[dict[str, Any]]:
+        """Every (day, query) row of the period, for `news-search report` (which aggregates)."""
+        rows = self._read(("between", since, until, self._writes),
+                          "SELECT day, q, n, hits, ms_max, ms_sum, relaxed, corrected, timeouts FROM queries "
+                          "WHERE day >= ? AND day <= ? ORDER BY day, q", (since.isoformat(), until.isoformat()))
+        return [dict(zip(REPORT_FIELDS, row)) for row in rows]
 
     def row_count(self) -> int:
         rows = self._read(("rows", self._writes), "SELECT COUNT(*) FROM queries", ())

@@ -100,6 +100,8 @@ def init_app(app: Flask) -> None:
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
         # Only first pages: paging through one query's results is still one search.
         if params.page == 1:
-            qlog.record(params.q, int(result.get("total", 0)))
+            qlog.record(params.q, int(result.get("total", 0)), took_ms=result.get("took_ms"),
+                        relaxed=bool(result.get("relaxed")), corrected=bool(result.get("corrected")),
+                        timed_out=bool(result.get("timed_out")))
 
     app.extensions["news_search_after_search"] = after_search
