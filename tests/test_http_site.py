@@ -277,3 +277,41 @@ def test_readyz_reports_a_generation_it_could_not_follow(demo_index: Path, tmp_p
     assert resp.status_code == 200 and body["stale"] is True
     assert (body["generation"], body["current_generation"]) == ("gen-000001", "gen-000009")
     assert "gen-000009" in body["warning"]
+
+
+def test_metrics_add_up_worker_processes_in_multiprocess_mode(demo_index: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    shared = tmp_path / "prom"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    code = ("import sys; from search_service.app import create_app; "
+            "c = create_app({'TESTING': True, 'INDEX_DIR': sys.argv[1], 'QUERY_LOG': False}).test_client(); "
+            "[c.get('/api/stats') for _ in range(int(sys.argv[2]))]; "
+            "sys.stdout.write(c.get('/metrics').get_data(as_text=True))")
+    for n in ("2", "3"):  # two workers, one after the other, each its own process
+        out = subprocess.run([sys.executable, "-c", code, str(demo_index), n], env=env, capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+    # The second worker's scrape sums both processes' counts (and, per process, its own gauges).
+    assert metric(out, 'news_search_requests_total{method="GET",route="/api/stats",status="200"}') == 5
+    assert metric(out, "news_search_documents") == 50
+
+
+def test_serve_refuses_a_bad_trusted_proxy_value(demo_index: Path) -> None:
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--index-dir", str(demo_index), "--trusted-proxies", "127.0.0.1,nope"])
+    assert result.exit_code == 2
+    assert "--trusted-proxies" in result.output and "'nope' is not an IP address" in result.output
+
+
+def test_site_config_maps_serve_options() -> None:
+    from search_service.serve_site import site_config
+
+    assert site_config({"site_trusted_proxies": "127.0.0.1", "site_cors_origins": None, "site_access_log": "-",
+                        "site_access_log_queries": False, "site_access_log_clients": True}) == {
+        "TRUSTED_PROXIES": "127.0.0.1", "ACCESS_LOG": "-", "ACCESS_LOG_QUERIES": False, "ACCESS_LOG_CLIENTS": True}
