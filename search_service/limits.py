@@ -15,7 +15,7 @@ Configuration (``create_app`` config, or ``NEWS_SEARCH_<NAME>`` environment vari
 
 A limited request gets 429 with ``Retry-After``; under /api/ the body is the usual error envelope
 (code ``rate_limited``), elsewhere a short page in Chinese. Behind a reverse proxy the client
-address is the proxy's unless the app is wrapped in werkzeug's ProxyFix.
+address is the proxy's unless TRUSTED_PROXIES names it (proxy.py rewrites REMOTE_ADDR).
 
 The per-search time limit (``SEARCH_TIME_LIMIT_MS``) is not here: the search core enforces it
 (search_service/deadline.py), without Flask.
