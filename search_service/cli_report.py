@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import index_dir_option, main
+from indexer.store import index_dir_option
 from search_service.cli_search import fit, write_bytes
 from search_service.querylog import FILE_NAME, QueryLog
 
@@ -101,7 +101,7 @@ def write_csv(result: dict[str, Any], bom: bool, output: Path | None) -> None:
     write_bytes(buffer.getvalue().encode("utf-8-sig" if bom else "utf-8"), output)
 
 
-@main.command()
+@click.command()
 @index_dir_option
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NEWS_SEARCH_QUERY_LOG_PATH",
               help=f"Query log file (default: INDEX_DIR/{FILE_NAME}).")

@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
-from indexer.cli import index_dir_option, main
+from indexer.store import index_dir_option
 from search_service.serve_site import site_config, site_options, waitress_options
 
 
-@main.command()
+@click.command()
 @index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
@@ -18,16 +18,22 @@ from search_service.serve_site import site_config, site_options, waitress_option
 @site_options  # proxies, CORS, access log (serve_site.py)
 def serve(index_dir: Path, host: str, port: int, threads: int, **site: Any) -> None:
     """Serve the search page and JSON API over INDEX_DIR (picks up new generations live)."""
+    run_server(index_dir, host, port, threads, site_config(site))
+
+
+def run_server(index_dir: Path, host: str, port: int, threads: int = 8,
+               site: dict[str, Any] | None = None) -> None:
+    """What `serve` and `demo` run: the app under waitress until Ctrl-C."""
     from waitress import serve as waitress_serve
 
     from indexer.store import IndexStore
-    from search_service.app import create_app
+    from search_service.app import create_app, search_index
 
     if IndexStore(index_dir).current() is None:
         raise click.ClickException(
             f"no index in {index_dir}: build one with `news-search rebuild SOURCE...` or `news-search demo`")
-    app = create_app({"INDEX_DIR": str(index_dir), **site_config(site)})
-    app.extensions["news_search"].snapshot()  # open (and load jieba) before the first request
+    app = create_app({"INDEX_DIR": str(index_dir), **(site or {})})  # site: serve_site.site_config
+    search_index(app).snapshot()  # open (and load jieba) before the first request
     click.echo(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl-C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="news-search",
                    **waitress_options(app))  # site integration: proxy headers (serve_site.py)

@@ -31,6 +31,7 @@ from flask import Flask, Response, current_app, g, request
 from indexer.errors import NewsSearchError
 from search_service.errors import BadParameter
 from search_service.params import parse_search_params
+from search_service.services import search_index, services
 
 try:
     APP_VERSION = version("news-search")
@@ -89,7 +90,7 @@ def _normalised_args(endpoint: str) -> Any:
 def _etag_for(endpoint: str) -> str | None:
     """The precomputed part of the ETag, or None when the request cannot be keyed (bad params)."""
     try:
-        marker = current_app.extensions["news_search"].snapshot().marker
+        marker = search_index().snapshot().marker
         args = _normalised_args(endpoint)
     except (BadParameter, NewsSearchError):  # the view reports what is wrong; no ETag for it
         return None
@@ -99,7 +100,7 @@ def _etag_for(endpoint: str) -> str | None:
 
 
 def _depends_on_log(endpoint: str) -> bool:
-    return CACHEABLE[endpoint][1] == "log" and "news_search_querylog" in current_app.extensions
+    return CACHEABLE[endpoint][1] == "log" and services().query_log is not None
 
 
 def _cache_control(endpoint: str) -> str:

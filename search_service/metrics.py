@@ -29,6 +29,8 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from search_service.services import search_index
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SNAPSHOT_CACHES = ("results", "term_docs", "filter_sets")
 
@@ -41,7 +43,7 @@ class IndexCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            snap = self.app.extensions["news_search"].snapshot()
+            snap = search_index(self.app).snapshot()
         except Exception:  # no index (yet): /readyz says why; metrics just have no index gauges
             return
         docs = GaugeMetricFamily("news_search_documents", "Articles in the live index generation.")
@@ -127,7 +129,6 @@ class _Forward(Collector):
 def init_app(app: Flask) -> Metrics:
     disable_created_metrics()  # the *_created series double the output and nobody graphs them
     metrics = Metrics(app)
-    app.extensions["news_search_metrics"] = metrics
 
     def metrics_view() -> Response:
         return Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST,

@@ -25,9 +25,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from search_service import metrics as metrics_mod
+from search_service.services import search_index
 
 bp = Blueprint("observe", __name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -51,7 +52,7 @@ class AccessLog:
 
 def _generation() -> str | None:
     try:
-        return current_app.extensions["news_search"].snapshot().gen.name
+        return search_index().snapshot().gen.name
     except Exception:  # no index: the line still says what was asked and answered
         return None
 
@@ -98,7 +99,7 @@ def readyz() -> Response | tuple[Response, int]:
     """Ready when the live index opens and answers a lookup; 503 with the reason otherwise.
     Also says when the generation served differs from the one CURRENT names (a switch this
     process could not follow yet): still 200, as it answers, with ``stale`` and a warning."""
-    index = current_app.extensions["news_search"]
+    index = search_index()
     try:
         snap = index.snapshot()
         searcher = snap.searcher()

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from indexer.cli import main
+from search_service.cli import main
 from search_service.cli_search import CSV_COLUMNS, one_line
 from search_service.core import search
 from search_service.params import parse_search_params

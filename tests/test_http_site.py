@@ -302,7 +302,7 @@ def test_metrics_add_up_worker_processes_in_multiprocess_mode(demo_index: Path, 
 def test_serve_refuses_a_bad_trusted_proxy_value(demo_index: Path) -> None:
     from click.testing import CliRunner
 
-    from indexer.cli import main
+    from search_service.cli import main
 
     result = CliRunner().invoke(main, ["serve", "--index-dir", str(demo_index), "--trusted-proxies", "127.0.0.1,nope"])
     assert result.exit_code == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.cli import main
+from search_service.cli import main
 from search_service.querylog import QueryLog
 
 TODAY = datetime.now(timezone.utc).date()
