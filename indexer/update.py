@@ -21,13 +21,14 @@ from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError
-from whoosh.writing import SegmentWriter
 
 from indexer import analysis, ingest
-from indexer.build import analysed_documents, file_sha1, find_userdict
+from indexer.build import analysed_documents, enter_phase, file_sha1, find_userdict
 from indexer.enrich import content_hash
 from indexer.errors import IndexDamaged, SchemaMismatch, WriterBusy
 from indexer.model import Article, Problem
+from indexer.phased_writer import PhasedWriter
+from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION
 from indexer.store import TOC_RE, USERDICT_NAME, Generation, IndexStore, latest_toc, open_index
 
@@ -54,6 +55,7 @@ class UpdateReport:
     documents: int = 0
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    phases: PhaseLog = field(default_factory=PhaseLog)
 
     @property
     def changed(self) -> int:
@@ -71,18 +73,19 @@ class UpdateReport:
 ProgressFn = Callable[[UpdateReport], None]
 
 
-class GentleWriter(SegmentWriter):
+class GentleWriter(PhasedWriter):
     """A SegmentWriter whose commit leaves superseded files in place (see clean_superseded)."""
 
-    def _commit_toc(self, segments: list[Any]) -> None:
+    def _write_toc(self, segments: list[Any]) -> None:
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
 
-def open_writer(gen: Generation, wait: float, limitmb: int = 128) -> tuple[Any, GentleWriter]:
+def open_writer(gen: Generation, wait: float, limitmb: int = 128,
+                on_phase: Callable[[str], None] | None = None) -> tuple[Any, GentleWriter]:
     """Our writer lock is held already; Whoosh's own lock guards against writers that bypass it."""
     ix = open_index(gen)
     try:
-        return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb)
+        return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb, on_phase=on_phase)
     except LockError:
         raise WriterBusy(
             f"the Whoosh write lock of {gen.path} is held by another process (one not using "
@@ -222,11 +225,14 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
     with store.writer_lock(wait=wait, action="update") as lock:
         report.recovered_from = lock.recovered_from
         gen = _live_generation(store, report)
-        ix, writer = open_writer(gen, wait)
+        enter_phase(report, progress, "read")
+        total = count_records(sources)
+        ix, writer = open_writer(gen, wait, on_phase=lambda name: enter_phase(report, progress, name))
         with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 existing: set[str] = set()
                 pending = _changed_articles(ingest.iter_inputs(sources), searcher, existing, report)
+                enter_phase(report, progress, "analyse", total)
                 last = 0.0
                 for doc in analysed_documents(pending, procs):
                     if isinstance(doc, Problem):
@@ -247,6 +253,7 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
             if progress:
                 progress(report)
             _finish(store, gen, report, writer, grace)
+    report.phases.close()
     return report
 
 

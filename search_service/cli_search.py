@@ -22,7 +22,7 @@ import click
 from indexer.store import index_dir_option
 from search_service.errors import BadParameter, SearchError
 
-FORMATS = ("table", "json", "csv", "xlsx")
+FORMATS = ("table", "json", "csv")  # a contract (tests/test_cli_group.py); Excel: --xlsx FILE
 CSV_COLUMNS = ("id", "title", "published", "channel", "author", "source", "url", "score", "duplicates",
                "duplicate_ids", "keywords", "snippet")
 MAX_LIMIT = 1000          # --limit beyond the API's per_page maximum is fetched page by page
@@ -159,9 +159,7 @@ def write_xlsx(hits: Iterable[dict[str, Any]], output: Path | None = None) -> No
     try:
         from openpyxl import Workbook
     except ImportError:
-        raise click.ClickException("--format xlsx needs openpyxl: pip install openpyxl") from None
-    if output is None and click.get_text_stream("stdout").isatty():
-        raise click.ClickException("--format xlsx writes a binary file: give --output FILE.xlsx or redirect stdout")
+        raise click.ClickException("--xlsx needs openpyxl: pip install openpyxl") from None
     book = Workbook(write_only=True)
     sheet = book.create_sheet("results")
     sheet.append(list(CSV_COLUMNS))
@@ -192,13 +190,15 @@ def write_table(hits: list[dict[str, Any]], first_number: int) -> None:
 
 
 def emit(fmt: str, hits: list[dict[str, Any]], summary: str, first_number: int, bom: bool = True,
-         output: Path | None = None) -> None:
+         output: Path | None = None, xlsx: Path | None = None) -> None:
+    if xlsx is not None:  # the workbook instead of the chosen format's output
+        write_xlsx(hits, xlsx)
+        click.echo(f"wrote {len(hits):,} rows to {xlsx}", err=True)
+        return
     if fmt == "json":
         write_jsonl(hits)
     elif fmt == "csv":
         write_csv(hits, bom, output)
-    elif fmt == "xlsx":
-        write_xlsx(hits, output)
     else:
         click.echo(summary)
         if hits:
@@ -214,17 +214,18 @@ def open_index(index_dir: Path) -> Any:
 # -- commands ---------------------------------------------------------------------------------
 
 _format = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                       help="table: readable; json: JSON Lines, one hit per line; csv: header + rows; "
-                            "xlsx: an Excel workbook (with --output or redirected).")
+                       help="table: readable; json: JSON Lines, one hit per line; csv: header + rows.")
+_xlsx = click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.xlsx",
+                     help="Write the hits as an Excel workbook (the csv columns) to this file.")
 _bom = click.option("--bom/--no-bom", default=True, show_default=True,
                     help="Start CSV with a UTF-8 BOM, so Excel opens the Chinese text correctly.")
 _output = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                       help="Write csv/xlsx to this file instead of standard output.")
+                       help="Write csv to this file instead of standard output.")
 
 
 def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--format, --bom/--no-bom and --output (export options shared by search and related)."""
-    return _format(_bom(_output(func)))
+    """--format, --bom/--no-bom, --output and --xlsx (export options shared by search and related)."""
+    return _format(_bom(_output(_xlsx(func))))
 
 
 @click.command()
@@ -246,7 +247,7 @@ def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to: str | None,
            author: str | None, source: str | None, sort: str, limit: int, page: int, fmt: str,
            no_collapse: bool, no_relax: bool, index_dir: Path, bom: bool = True,
-           output: Path | None = None) -> None:
+           output: Path | None = None, xlsx: Path | None = None) -> None:
     """Search the archive for QUERY (same syntax and ranking as the web search; see README).
 
     \b
@@ -278,7 +279,7 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
                    f"showing {first:,}-{first + len(hits) - 1:,}.")
     if result.get("relaxed") and result["relaxed"]["dropped"]:
         summary += f" Not required: {' '.join(result['relaxed']['dropped'])} (--no-relax requires every word)."
-    emit(fmt, hits, summary, first, bom, output)
+    emit(fmt, hits, summary, first, bom, output, xlsx)
 
 
 @click.command()
@@ -287,7 +288,7 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
 @format_option
 @index_dir_option
 def related(article_id: str, limit: int, fmt: str, index_dir: Path, bom: bool = True,
-            output: Path | None = None) -> None:
+            output: Path | None = None, xlsx: Path | None = None) -> None:
     """Articles about the same subject as ARTICLE_ID (from its stored keywords), best first.
 
     The article itself and its reprints are left out.
@@ -304,4 +305,4 @@ def related(article_id: str, limit: int, fmt: str, index_dir: Path, bom: bool = 
                    f"showing 1-{len(hits)}.")
     else:
         summary = f"Nothing related to {article_id} ({result['title']}) shares its keywords: {keywords}."
-    emit(fmt, hits, summary, 1, bom, output)
+    emit(fmt, hits, summary, 1, bom, output, xlsx)

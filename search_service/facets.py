@@ -5,6 +5,7 @@ reader can switch between channels; counts are exact (set sizes, not estimates).
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any
@@ -74,16 +75,29 @@ def _selected_months(params: SearchParams) -> set[str]:
     return set()
 
 
+_VOCABS: dict[tuple[str, str], dict[Any, int]] = {}
+_VOCAB_LOCK = threading.Lock()
+
+
 def _codes(snap: Snapshot, column: str) -> tuple[np.ndarray, list[Any]]:
-    """Integer code per doc number and the value of each code (code 0 = no value)."""
+    """Integer code per doc number and the value of each code (code 0 = no value).
+
+    Codes come from one grow-only vocabulary per generation and are computed once per segment,
+    so a snapshot after an update commit encodes only its new segments."""
     def make() -> tuple[np.ndarray, list[Any]]:
         values = getattr(snap, column)
-        vocab: dict[Any, int] = {}
-        codes = np.fromiter((vocab.setdefault(v, len(vocab) + 1) if v else 0 for v in values),
-                            dtype=np.int32, count=len(values))
-        labels: list[Any] = [None] * (len(vocab) + 1)
-        for v, c in vocab.items():
-            labels[c] = v
+        vocab = _VOCABS.setdefault((str(snap.gen.path), column), {})
+
+        def encode(leaf: Any, offset: int) -> np.ndarray:
+            with _VOCAB_LOCK:
+                return np.fromiter((vocab.setdefault(v, len(vocab) + 1) if v else 0
+                                    for v in values[offset:offset + leaf.doc_count_all()]),
+                                   dtype=np.int32, count=leaf.doc_count_all())
+        parts = [snap.segment_value(leaf, ("codes", column), lambda leaf=leaf, o=offset: encode(leaf, o))
+                 for leaf, offset in snap.leaves()]
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        with _VOCAB_LOCK:
+            labels: list[Any] = [None, *vocab]  # code c is the c-th value added
         return codes, labels
     return snap.cached(("codes", column), make)
 

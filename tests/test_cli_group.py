@@ -56,26 +56,17 @@ def previous_commands(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_same_commands_and_options_as_the_previous_release(previous_commands: dict) -> None:
+    """Commands and options are contracts: every one the previous release had is still there,
+    unchanged (names, defaults, types, help, env vars); new ones may be added."""
     current = describe_current()
     assert sorted(previous_commands) == [
         "check", "check-dict", "delete", "demo", "gc", "optimize", "rebuild", "related", "rollback", "search",
         "serve", "stats", "update"]
-    # Contracts are extended, never renamed: every previous command and option is still there,
-    # unchanged; later issues may add commands (report) and options (--no-bom, --trusted-proxies...).
-    assert set(previous_commands) <= set(current)
-    for name, old in previous_commands.items():
-        new = current[name]
-        assert new["help"] == old["help"], name
-        new_params = {p["name"]: p for p in new["params"]}
-        for param in old["params"]:
-            now = new_params.get(param["name"])
-            assert now is not None, (name, param["name"])
-            for key in ("opts", "default", "required", "multiple", "flag", "envvar", "nargs"):
-                assert now[key] == param[key], (name, param["name"], key)
-            old_type, new_type = json.loads(param["type"]), json.loads(now["type"])
-            if old_type.get("param_type") == "Choice":  # a choice may gain values, never lose one
-                assert set(old_type.pop("choices")) <= set(new_type.pop("choices")), (name, param["name"])
-            assert new_type == old_type, (name, param["name"])
+    for name, before in previous_commands.items():
+        assert name in current, name
+        now = {p["name"]: p for p in current[name]["params"]}
+        for param in before["params"]:
+            assert now.get(param["name"]) == param, (name, param["name"])
 
 
 def test_the_entry_point_is_the_service_group() -> None:

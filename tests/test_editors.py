@@ -241,7 +241,7 @@ S3102 = "http://www.example-portal.cn/cj/20200316/3102.html"
     ("微博 OR 微信", ["demo-001"]),
     ("title:马拉松", ["demo-018", "demo-017"]),
     ("author:何嘉宁", ["demo-008+demo-007", "demo-002"]),
-    ("source:江城日报 地铁", ["demo-007", "demo-018", "demo-027"]),
+    ("source:江城日报 地铁", ["demo-007", "demo-027", "demo-018"]),
     ("channel:体育 马拉松", ["demo-017"]),
     ("臺灣 軟體", ["demo-003"]),
     ("Ａ股", ["demo-004", "demo-016"]),

@@ -1,5 +1,5 @@
 """Editors' exports: CSV with a UTF-8 BOM for Excel (``--no-bom`` drops it), every cell on one line,
-and ``--format xlsx`` holding the same rows."""
+and ``--xlsx FILE`` holding the same rows."""
 from __future__ import annotations
 
 import csv
@@ -53,7 +53,7 @@ def test_one_line(text, flat) -> None:
 
 def test_xlsx_holds_the_csv_rows(demo_index, tmp_path: Path) -> None:
     target = tmp_path / "hits.xlsx"
-    result = run(demo_index, "search", "地铁", "--sort", "oldest", "--format", "xlsx", "--output", str(target))
+    result = run(demo_index, "search", "地铁", "--sort", "oldest", "--xlsx", str(target))
     assert result.exit_code == 0, result.output
     sheet = load_workbook(target, read_only=True)["results"]
     cells = [list(r) for r in sheet.iter_rows(values_only=True)]
