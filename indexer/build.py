@@ -179,6 +179,7 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[str], ud
         shutil.copyfile(udict, gen.path / USERDICT_NAME)
     store.finish_generation(gen, {
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(time.monotonic() - report.started, 2),  # for /metrics
         "schema_version": SCHEMA_VERSION,
         "documents": report.indexed,
         "skipped": report.skipped,

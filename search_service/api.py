@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, current_app, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.errors import IndexUnavailable
-from search_service import core
+from search_service import core, httpcache
 from search_service.errors import SearchError
 from search_service.params import parse_search_params
 from search_service.services import search_index, services
@@ -32,6 +32,7 @@ def run_search(args: Any) -> dict[str, Any]:
     """Validate and search; shared with the HTML page and the feed."""
     params = parse_search_params(args)
     result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    httpcache.note_result(result)  # a timed-out (partial) answer is never cached
     services().searched(params, result)
     return result
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, Response
 
 from indexer.store import DEFAULT_INDEX_DIR
-from search_service import api, core, editors, limits, pages, suggest_api
+from search_service import api, core, editors, httpcache, limits, observe, pages, proxy, suggest_api
 from search_service.index import SearchIndex
 from search_service.services import EXTENSION_KEY, Services
 from search_service.services import search_index as search_index  # noqa: PLC0414 (re-exported)
@@ -39,9 +39,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                   check_interval=float(app.config["INDEX_CHECK_INTERVAL"]), warm=core.warm))
     app.extensions[EXTENSION_KEY] = shared
 
+    # -- site integration (issue 16): order matters, Flask runs after_request hooks last-registered
+    # first. observe first (request id, access log, metrics: sees the final response), then
+    # compression; the trusted-proxy middleware rewrites the client address before Flask sees it.
+    observe.init_app(app)                 # X-Request-ID, access log, /metrics, /readyz
+    httpcache.init_compression(app)       # brotli / gzip
+    app.wsgi_app = proxy.TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, proxy.parse_networks(app.config.get("TRUSTED_PROXIES")))
+    # -- end site integration
+
     app.register_blueprint(api.bp)        # /api/search, /api/articles, /api/stats, /healthz
     api.register_error_handlers(app)      # JSON envelope under /api/, shared.html_error elsewhere
     limits.init_app(app)                  # rate limiting, request size caps
+    httpcache.init_app(app)               # CORS, ETag/304, Cache-Control, Vary (after limits: a 304 is limited too)
     pages.init_app(app)                   # /, /search, feeds
     shared.html_error = pages.html_error
     suggest_api.init_app(app)             # /api/suggest, /api/hot

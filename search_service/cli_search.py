@@ -22,7 +22,7 @@ import click
 from indexer.store import index_dir_option
 from search_service.errors import BadParameter, SearchError
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv")  # a contract (tests/test_cli_group.py); Excel: --xlsx FILE
 CSV_COLUMNS = ("id", "title", "published", "channel", "author", "source", "url", "score", "duplicates",
                "duplicate_ids", "keywords", "snippet")
 MAX_LIMIT = 1000          # --limit beyond the API's per_page maximum is fetched page by page
@@ -119,16 +119,55 @@ def write_jsonl(hits: Iterable[dict[str, Any]]) -> None:
         click.echo(json.dumps(export_row(hit), ensure_ascii=False))
 
 
-def write_csv(hits: Iterable[dict[str, Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+def one_line(value: Any) -> Any:
+    """Text for a spreadsheet cell: line breaks (\\n, \\r, U+2028...) and tabs become one space."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def sheet_rows(hits: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    """CSV_COLUMNS values per hit, lists space-separated, text on one line, None as None."""
     for hit in hits:
         row = export_row(hit)
         row["duplicate_ids"] = " ".join(row.get("duplicate_ids") or [])
         row["keywords"] = " ".join(row.get("keywords") or [])
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
-    click.echo(buffer.getvalue(), nl=False)
+        yield [one_line(row.get(c)) for c in CSV_COLUMNS]
+
+
+def write_bytes(data: bytes, output: Path | None) -> None:
+    if output is not None:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write --output {output}: {exc.strerror or exc}") from None
+    else:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
+
+
+def write_csv(hits: Iterable[dict[str, Any]], bom: bool = True, output: Path | None = None) -> None:
+    """CSV in UTF-8; with a BOM by default, which is how Excel (zh-CN) recognises UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in sheet_rows(hits):
+        writer.writerow(["" if v is None else v for v in row])
+    write_bytes(buffer.getvalue().encode("utf-8-sig" if bom else "utf-8"), output)
+
+
+def write_xlsx(hits: Iterable[dict[str, Any]], output: Path | None = None) -> None:
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise click.ClickException("--xlsx needs openpyxl: pip install openpyxl") from None
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("results")
+    sheet.append(list(CSV_COLUMNS))
+    for row in sheet_rows(hits):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    write_bytes(buffer.getvalue(), output)
 
 
 def write_table(hits: list[dict[str, Any]], first_number: int) -> None:
@@ -150,11 +189,16 @@ def write_table(hits: list[dict[str, Any]], first_number: int) -> None:
             click.echo(indent + fit(f"+{hit['duplicates']} reprint(s): {ids}", width - len(indent), pad=False))
 
 
-def emit(fmt: str, hits: list[dict[str, Any]], summary: str, first_number: int) -> None:
+def emit(fmt: str, hits: list[dict[str, Any]], summary: str, first_number: int, bom: bool = True,
+         output: Path | None = None, xlsx: Path | None = None) -> None:
+    if xlsx is not None:  # the workbook instead of the chosen format's output
+        write_xlsx(hits, xlsx)
+        click.echo(f"wrote {len(hits):,} rows to {xlsx}", err=True)
+        return
     if fmt == "json":
         write_jsonl(hits)
     elif fmt == "csv":
-        write_csv(hits)
+        write_csv(hits, bom, output)
     else:
         click.echo(summary)
         if hits:
@@ -169,8 +213,19 @@ def open_index(index_dir: Path) -> Any:
 
 # -- commands ---------------------------------------------------------------------------------
 
-format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                             help="table: readable; json: JSON Lines, one hit per line; csv: header + rows.")
+_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                       help="table: readable; json: JSON Lines, one hit per line; csv: header + rows.")
+_xlsx = click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.xlsx",
+                     help="Write the hits as an Excel workbook (the csv columns) to this file.")
+_bom = click.option("--bom/--no-bom", default=True, show_default=True,
+                    help="Start CSV with a UTF-8 BOM, so Excel opens the Chinese text correctly.")
+_output = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                       help="Write csv to this file instead of standard output.")
+
+
+def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, --bom/--no-bom, --output and --xlsx (export options shared by search and related)."""
+    return _format(_bom(_output(_xlsx(func))))
 
 
 @click.command()
@@ -191,7 +246,8 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 @index_dir_option
 def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to: str | None,
            author: str | None, source: str | None, sort: str, limit: int, page: int, fmt: str,
-           no_collapse: bool, no_relax: bool, index_dir: Path) -> None:
+           no_collapse: bool, no_relax: bool, index_dir: Path, bom: bool = True,
+           output: Path | None = None, xlsx: Path | None = None) -> None:
     """Search the archive for QUERY (same syntax and ranking as the web search; see README).
 
     \b
@@ -223,7 +279,7 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
                    f"showing {first:,}-{first + len(hits) - 1:,}.")
     if result.get("relaxed") and result["relaxed"]["dropped"]:
         summary += f" Not required: {' '.join(result['relaxed']['dropped'])} (--no-relax requires every word)."
-    emit(fmt, hits, summary, first)
+    emit(fmt, hits, summary, first, bom, output, xlsx)
 
 
 @click.command()
@@ -231,7 +287,8 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
 @click.option("--limit", type=int, default=10, show_default=True, help="Related articles to show (1..50).")
 @format_option
 @index_dir_option
-def related(article_id: str, limit: int, fmt: str, index_dir: Path) -> None:
+def related(article_id: str, limit: int, fmt: str, index_dir: Path, bom: bool = True,
+            output: Path | None = None, xlsx: Path | None = None) -> None:
     """Articles about the same subject as ARTICLE_ID (from its stored keywords), best first.
 
     The article itself and its reprints are left out.
@@ -248,4 +305,4 @@ def related(article_id: str, limit: int, fmt: str, index_dir: Path) -> None:
                    f"showing 1-{len(hits)}.")
     else:
         summary = f"Nothing related to {article_id} ({result['title']}) shares its keywords: {keywords}."
-    emit(fmt, hits, summary, 1)
+    emit(fmt, hits, summary, 1, bom, output, xlsx)

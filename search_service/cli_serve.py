@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from indexer.store import index_dir_option
+from search_service.serve_site import site_config, site_options, waitress_options
 
 
 @click.command()
@@ -13,12 +15,14 @@ from indexer.store import index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
+@site_options  # proxies, CORS, access log (serve_site.py)
+def serve(index_dir: Path, host: str, port: int, threads: int, **site: Any) -> None:
     """Serve the search page and JSON API over INDEX_DIR (picks up new generations live)."""
-    run_server(index_dir, host, port, threads)
+    run_server(index_dir, host, port, threads, site_config(site))
 
 
-def run_server(index_dir: Path, host: str, port: int, threads: int = 8) -> None:
+def run_server(index_dir: Path, host: str, port: int, threads: int = 8,
+               site: dict[str, Any] | None = None) -> None:
     """What `serve` and `demo` run: the app under waitress until Ctrl-C."""
     from waitress import serve as waitress_serve
 
@@ -28,7 +32,8 @@ def run_server(index_dir: Path, host: str, port: int, threads: int = 8) -> None:
     if IndexStore(index_dir).current() is None:
         raise click.ClickException(
             f"no index in {index_dir}: build one with `news-search rebuild SOURCE...` or `news-search demo`")
-    app = create_app({"INDEX_DIR": str(index_dir)})
+    app = create_app({"INDEX_DIR": str(index_dir), **(site or {})})  # site: serve_site.site_config
     search_index(app).snapshot()  # open (and load jieba) before the first request
     click.echo(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl-C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="news-search")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="news-search",
+                   **waitress_options(app))  # site integration: proxy headers (serve_site.py)

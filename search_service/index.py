@@ -30,12 +30,16 @@ class LRU(OrderedDict):
         super().__init__()
         self.size = size
         self.lock = threading.Lock()
+        self.hits = 0  # lookups, for /metrics (search_service/metrics.py)
+        self.misses = 0
 
     def get_or(self, key: Any, make: Any) -> Any:
         with self.lock:
             if key in self:
+                self.hits += 1
                 self.move_to_end(key)
                 return self[key]
+            self.misses += 1
         value = make()
         with self.lock:
             self[key] = value

@@ -15,7 +15,7 @@ Configuration (``create_app`` config, or ``NEWS_SEARCH_<NAME>`` environment vari
 
 A limited request gets 429 with ``Retry-After``; under /api/ the body is the usual error envelope
 (code ``rate_limited``), elsewhere a short page in Chinese. Behind a reverse proxy the client
-address is the proxy's unless the app is wrapped in werkzeug's ProxyFix.
+address is the proxy's unless TRUSTED_PROXIES names it (proxy.py rewrites REMOTE_ADDR).
 
 The per-search time limit (``SEARCH_TIME_LIMIT_MS``) is not here: the search core enforces it
 (search_service/deadline.py), without Flask.
@@ -34,7 +34,7 @@ from search_service.api import error_response
 
 # q (200 characters) and 20 channel values of 50, percent-encoded UTF-8, fit well below this.
 DEFAULT_MAX_QUERY_STRING = 16 * 1024
-EXEMPT_PATHS = ("/healthz",)
+EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes
 
 
 def _exempt() -> bool:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 
 from indexer.analysis import words
-from search_service import core, feeds, pages_view
+from search_service import core, feeds, httpcache, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
 from search_service.queryfilter import clean
@@ -145,6 +145,7 @@ def search_page():
     if not params.facet_interval:  # the timeline needs a histogram: by month, rolled up to years when long
         params.facet_interval = "month"
     result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    httpcache.note_result(result)
     services().searched(params, result)  # query log (only when QUERY_LOG is on)
     return render_template("search.html", **results_context(params, interval_given, result))
 
@@ -158,6 +159,7 @@ def search_feed():
     raw.setdefault("per_page", [str(FEED_PER_PAGE)])
     params = parse_search_params(raw)
     result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    httpcache.note_result(result)
     html_url = request.url_root.rstrip("/") + pages_view.link(
         "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
     # Re-encoded from the parsed args: the raw query string may hold unescaped UTF-8 bytes.

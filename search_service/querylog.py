@@ -8,6 +8,10 @@ agree) and deleted afterwards, so yesterday's keys can no longer be tied to any 
 address, user agent, cookie or time of day is stored. Distinct visitors are counted per day:
 however often one visitor searches, a query gains at most one visitor that day.
 
+For editors' reports (`news-search report`, never shown to readers) a second table keeps per
+(UTC day, query) how often it was searched, how many results it last found, the slowest and
+summed time taken and how many of those searches were relaxed, corrected or timed out.
+
 Queries are cleaned first (queryfilter.clean: control, bidi and escape characters removed), and
 ones that look like personal data or contact lures (after NFKC) or very long ones are not logged.
 
@@ -61,6 +65,20 @@ def visitor_identity(address: str | None) -> str:
     return str(ip)
 
 
+# Columns added for `news-search report`; older log files get them on open (defaults: nothing known).
+REPORT_COLUMNS = (("ms_max", "REAL NOT NULL DEFAULT 0"), ("ms_sum", "REAL NOT NULL DEFAULT 0"),
+                  ("relaxed", "INTEGER NOT NULL DEFAULT 0"), ("corrected", "INTEGER NOT NULL DEFAULT 0"),
+                  ("timeouts", "INTEGER NOT NULL DEFAULT 0"))
+REPORT_FIELDS = ("day", "q", "n", "hits", "ms_max", "ms_sum", "relaxed", "corrected", "timeouts")
+
+
+def _add_report_columns(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(report_stats)")}
+    for name, decl in REPORT_COLUMNS:
+        if name not in present:
+            conn.execute(f"ALTER TABLE report_stats ADD COLUMN {name} {decl}")
+
+
 def _today() -> date:
     return datetime.now(timezone.utc).date()
 
@@ -87,7 +105,13 @@ class QueryLog:
                 conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("DROP TABLE IF EXISTS queries")  # the old per-request counts: no visitors
+                conn.execute("CREATE TABLE IF NOT EXISTS report_stats (day TEXT NOT NULL, q TEXT NOT NULL, "
+                             "n INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (day, q)) WITHOUT ROWID")
+                _add_report_columns(conn)
+                # The old per-request counts have no visitors: they can feed editors' reports only.
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queries'").fetchone():
+                    conn.execute("INSERT OR IGNORE INTO report_stats (day, q, n, hits) SELECT day, q, n, hits FROM queries")
+                    conn.execute("DROP TABLE queries")
                 conn.execute("CREATE TABLE IF NOT EXISTS searches (day TEXT NOT NULL, q TEXT NOT NULL, "
                              "visitor BLOB NOT NULL, hits INTEGER NOT NULL, "
                              "PRIMARY KEY (day, q, visitor)) WITHOUT ROWID")
@@ -122,22 +146,36 @@ class QueryLog:
         return key.digest()[:12]
 
     # -- writing ----------------------------------------------------------------------------
-    def record(self, q: str, total: int, day: date | None = None, visitor: str = "") -> bool:
-        """Count one search by `visitor` (an address, see visitor_identity); False when the query
-        is not logged (personal data, too long, error). Only a keyed hash of `visitor` is stored."""
+    def record(self, q: str, total: int, day: date | None = None, visitor: str = "", *,
+               public: bool = True, took_ms: float | None = None, relaxed: bool = False,
+               corrected: bool = False, timed_out: bool = False) -> bool:
+        """Count one search by `visitor` (an address, see visitor_identity) for the public lists
+        when `public` (only a keyed hash of `visitor` is stored), and always for editors' reports
+        (time taken, whether the answer was relaxed, corrected or cut short); False when the query
+        is not logged (personal data, too long, error)."""
         q = normalise(q)
         if not keepable(q):
             return False
         day_s = (day or _today()).isoformat()
+        ms = max(0.0, float(took_ms or 0.0))
+        flags = (int(bool(relaxed)), int(bool(corrected)), int(bool(timed_out)))
         with self._lock:
             db = self._db()
             if db is None:
                 return False
             try:
-                key = self.visitor_key(db, day_s, visitor_identity(visitor))
-                db.execute("INSERT INTO searches (day, q, visitor, hits) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (day, q, visitor) DO UPDATE SET hits = excluded.hits",
-                           (day_s, q, key, int(total)))
+                if public:
+                    key = self.visitor_key(db, day_s, visitor_identity(visitor))
+                    db.execute("INSERT INTO searches (day, q, visitor, hits) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT (day, q, visitor) DO UPDATE SET hits = excluded.hits",
+                               (day_s, q, key, int(total)))
+                db.execute("INSERT INTO report_stats (day, q, n, hits, ms_max, ms_sum, relaxed, corrected, timeouts) "
+                           "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT (day, q) DO UPDATE SET n = n + 1, hits = excluded.hits, "
+                           "ms_max = MAX(ms_max, excluded.ms_max), ms_sum = ms_sum + excluded.ms_sum, "
+                           "relaxed = relaxed + excluded.relaxed, corrected = corrected + excluded.corrected, "
+                           "timeouts = timeouts + excluded.timeouts",
+                           (day_s, q, int(total), ms, ms, *flags))
                 self._writes += 1
                 if self._writes % PRUNE_EVERY == 1:
                     self._prune(db)
@@ -155,6 +193,11 @@ class QueryLog:
         db.execute("DELETE FROM salts WHERE day < ?", (today,))  # past days' keys become unlinkable
         self._salts = {d: s for d, s in self._salts.items() if d >= today}
         db.execute("DELETE FROM searches WHERE day < ?", (cutoff,))
+        db.execute("DELETE FROM report_stats WHERE day < ?", (cutoff,))
+        (reported,) = db.execute("SELECT COUNT(*) FROM report_stats").fetchone()
+        if reported > self.max_rows:
+            db.execute("DELETE FROM report_stats WHERE (day, q) IN (SELECT day, q FROM report_stats "
+                       "ORDER BY day, n LIMIT ?)", (reported - self.max_rows,))
         (rows,) = db.execute("SELECT COUNT(*) FROM searches").fetchone()
         if rows > self.max_rows:
             db.execute("DELETE FROM searches WHERE (day, q, visitor) IN "
@@ -214,12 +257,20 @@ class QueryLog:
                 return 0
             try:
                 n = db.execute("DELETE FROM searches WHERE q = ?", (normalise(q),)).rowcount
+                db.execute("DELETE FROM report_stats WHERE q = ?", (normalise(q),))
                 db.commit()
             except sqlite3.Error as exc:
                 self._fail(exc)
                 return 0
             self._cache.clear()
             return n
+
+    def rows_between(self, since: date, until: date) -> list[dict[str, Any]]:
+        """Every (day, query) row of the period, for `news-search report` (which aggregates)."""
+        rows = self._read(("between", since, until, self._writes),
+                          "SELECT day, q, n, hits, ms_max, ms_sum, relaxed, corrected, timeouts FROM report_stats "
+                          "WHERE day >= ? AND day <= ? ORDER BY day, q", (since.isoformat(), until.isoformat()))
+        return [dict(zip(REPORT_FIELDS, row)) for row in rows]
 
     def row_count(self) -> int:
         rows = self._read(("rows", self._writes), "SELECT COUNT(*) FROM searches", ())

@@ -118,15 +118,25 @@ def open_query_log(app: Flask) -> QueryLog | None:
     return QueryLog(path, cache_seconds=float(app.config.get("HOT_CACHE_SECONDS") or 0))
 
 
+def _changed(value: Any) -> bool:
+    """Whether a response's `relaxed` / `corrected` entry says the query was changed: the relaxed
+    object is present whenever relaxation was considered, and counts only if it dropped or split words."""
+    if isinstance(value, dict) and ("dropped" in value or "split" in value):
+        return bool(value.get("dropped") or value.get("split"))
+    return bool(value)
+
+
 def count_query(qlog: QueryLog) -> Callable[[SearchParams, dict[str, Any]], None]:
     """The after-search hook that counts a query once per search (first pages only: paging through
     one query's results is still one search)."""
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
         # Only first pages: paging through one query's results is still one search. Only the
-        # page's searches unless configured: scripts calling the API are not readers.
+        # page's searches count for the public lists unless configured: scripts calling the API
+        # are not readers (editors' reports count every search).
         if params.page != 1:
             return
-        if request.endpoint != "pages.search_page" and not current_app.config.get("HOT_COUNT_API"):
-            return
-        qlog.record(params.q, int(result.get("total", 0)), visitor=request.remote_addr or "")
+        public = request.endpoint == "pages.search_page" or bool(current_app.config.get("HOT_COUNT_API"))
+        qlog.record(params.q, int(result.get("total", 0)), visitor=request.remote_addr or "", public=public,
+                    took_ms=result.get("took_ms"), relaxed=_changed(result.get("relaxed")),
+                    corrected=_changed(result.get("corrected")), timed_out=bool(result.get("timed_out")))
     return after_search

@@ -102,8 +102,9 @@ def test_json_no_collapse_lists_the_reprint_separately(demo_index):
 def test_csv_header_and_rows(demo_index):
     result = run(demo_index, "search", "地铁", "--sort", "oldest", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == ",".join(CSV_COLUMNS)
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    output = result.output.removeprefix("\ufeff")  # the BOM for Excel (tests/test_exports.py)
+    assert output.splitlines()[0] == ",".join(CSV_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(output)))
     assert [r["id"] for r in rows] == [
         "demo-027", "demo-007", "demo-018", "https://news.example.com/shenghuo/20260224/5008.html"]
     story = rows[1]
@@ -119,7 +120,7 @@ def test_csv_header_and_rows(demo_index):
 def test_csv_filters_are_the_api_filters(demo_index):
     result = run(demo_index, "search", "江城", "--channel", "体育", "--channel", "教育", "--from", "2023-01-01",
                  "--to", "2024-12-31", "--sort", "oldest", "--format", "csv")
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    rows = list(csv.DictReader(io.StringIO(result.output.removeprefix("\ufeff"))))
     # brute force over the demo: only these two 体育/教育 articles of 2023-2024 contain 江城
     assert [(r["id"], r["channel"], r["published"][:10]) for r in rows] == [
         ("https://news.example.com/tiyu/20231008/5004.html", "体育", "2023-10-08"),
@@ -204,7 +205,7 @@ def test_related_command_in_each_format(demo_index):
     assert [r["id"] for r in rows] == ["demo-004", "demo-006"]
     assert all("澜舟星图" in r["matched_keywords"] and r["keywords"] for r in rows)
     csv_rows = list(csv.DictReader(io.StringIO(run(demo_index, "related", "demo-005", "--limit", "1",
-                                                   "--format", "csv").output)))
+                                                   "--format", "csv").output.removeprefix("\ufeff"))))
     assert [r["id"] for r in csv_rows] == ["demo-004"]
 
 

@@ -93,7 +93,9 @@ def test_api_conforms_to_its_openapi_document(api_schema, path: str, mode: Gener
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     def check(case) -> None:
-        response = case.call_and_validate(excluded_checks=[positive_data_acceptance] if search else None)
+        # identity: schemathesis' WSGI transport does not decode brotli/gzip bodies (HTTP clients do)
+        response = case.call_and_validate(headers={"Accept-Encoding": "identity"},
+                                          excluded_checks=[positive_data_acceptance] if search else None)
         assert response.status_code < 500
         content_type = {k.lower(): v for k, v in response.headers.items()}["content-type"]
         content_type = content_type[0] if isinstance(content_type, list) else content_type
