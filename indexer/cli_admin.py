@@ -104,7 +104,7 @@ def delete(ids: tuple[str, ...], index_dir: Path, from_file: str | None, wait: f
         raise click.UsageError("give article ids to delete, or --from-file FILE")
     try:
         report = do_delete(all_ids, index_dir, wait=wait)
-    except NewsSearchError as exc:
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     _echo_recovered(report.recovered_from)
     _print_update(report)
@@ -129,7 +129,7 @@ def gc(index_dir: Path, wait: float, no_keep_previous: bool, grace: float | None
     try:
         out = collect_garbage(index_dir, wait=wait, keep_previous=not no_keep_previous,
                               grace=GRACE_SECONDS if grace is None else grace)
-    except NewsSearchError as exc:
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     _echo_recovered(out["recovered_from"])
     click.echo(f"removed {len(out['removed'])} generation(s){': ' + ', '.join(out['removed']) if out['removed'] else ''}; "
@@ -148,7 +148,7 @@ def rollback(index_dir: Path, wait: float) -> None:
 
     try:
         out = do_rollback(index_dir, wait=wait)
-    except NewsSearchError as exc:
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     _echo_recovered(out["recovered_from"])
     click.echo(f"live generation is now {out['current']} (built {out['built_at'] or '?'}); "
@@ -159,8 +159,9 @@ def rollback(index_dir: Path, wait: float) -> None:
 @index_dir_option
 @click.option("--sample", type=click.IntRange(0), default=50, show_default=True,
               help="How many articles to look up by their own title.")
+@click.option("--full", is_flag=True, help="Also read every stored document and every index file to its end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check(index_dir: Path, sample: int, as_json: bool) -> None:
+def check(index_dir: Path, sample: int, full: bool, as_json: bool) -> None:
     """Verify the live index: document count, unique ids, searchable titles, folded text.
 
     Exits with status 1 when a problem is found.
@@ -168,8 +169,8 @@ def check(index_dir: Path, sample: int, as_json: bool) -> None:
     from indexer.check import check_index
 
     try:
-        out = check_index(index_dir, sample=sample)
-    except NewsSearchError as exc:
+        out = check_index(index_dir, sample=sample, full=full)
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -194,7 +195,7 @@ def optimize(index_dir: Path, wait: float) -> None:
 
     try:
         out = do_optimize(index_dir, wait=wait)
-    except NewsSearchError as exc:
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     _echo_recovered(out["recovered_from"])
     click.echo(f"{out['generation']}: {out['segments_before']} segment(s), {_mb(out['bytes_before'])} -> "
@@ -214,7 +215,7 @@ def check_dict(text: str, index_dir: Path, userdict: str | None, as_json: bool) 
 
     try:
         out = check_segmentation(text, index_dir, userdict)
-    except NewsSearchError as exc:
+    except (NewsSearchError, OSError) as exc:
         raise fail(exc) from None
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))

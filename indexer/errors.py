@@ -23,3 +23,11 @@ class WriterBusy(NewsSearchError):
 
 class IndexDamaged(IndexMissing):
     """The live generation exists but cannot be read (a file missing or corrupt)."""
+
+
+class UnsafeState(NewsSearchError):
+    """A destructive command refused: the index state it would decide from cannot be trusted."""
+
+
+class ShrinkRefused(NewsSearchError):
+    """A rebuild produced far fewer articles than the live generation holds."""
