@@ -89,7 +89,7 @@ def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], repor
     for doc in docs:
         if isinstance(doc, Problem):
             report.problems.append(doc)
-            report.skipped += 1
+            report.skipped += doc.count
         else:
             origin = doc.pop("__origin", "")
             if doc["id"] in seen:

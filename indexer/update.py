@@ -236,7 +236,7 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
                 for doc in analysed_documents(pending, procs):
                     if isinstance(doc, Problem):
                         report.problems.append(doc)
-                        report.skipped += 1
+                        report.skipped += doc.count
                         continue
                     doc.pop("__origin", None)
                     if doc["id"] in existing:
