@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from indexer.cli import index_dir_option, main
+from search_service.serving import ServeLimits, limit_options, run
 
 
 @main.command()
@@ -13,17 +15,37 @@ from indexer.cli import index_dir_option, main
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
+@limit_options
+def serve(index_dir: Path, host: str, port: int, threads: int, **limits: int) -> None:
     """Serve the search page and JSON API over INDEX_DIR (picks up new generations live)."""
-    from waitress import serve as waitress_serve
-
     from indexer.store import IndexStore
     from search_service.app import create_app
 
     if IndexStore(index_dir).current() is None:
         raise click.ClickException(
             f"no index in {index_dir}: build one with `news-search rebuild SOURCE...` or `news-search demo`")
-    app = create_app({"INDEX_DIR": str(index_dir)})
-    app.extensions["news_search"].snapshot()  # open (and load jieba) before the first request
-    click.echo(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl-C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="news-search")
+
+    # -- limits and workers (search_service/serving.py) -----------------------------------
+    serve_limits = ServeLimits(**limits)
+
+    def make_app() -> Any:
+        app = create_app({"INDEX_DIR": str(index_dir), "MAX_CONTENT_LENGTH": serve_limits.body_limit})
+        app.extensions["news_search"].snapshot()  # open before the first request
+        return app
+
+    from indexer import analysis
+    from indexer.errors import IndexDamaged
+    from indexer.store import open_index
+
+    try:  # a damaged live generation: one Error line, not a traceback per worker
+        open_index(IndexStore(index_dir).require_current())
+    except IndexDamaged as exc:
+        raise click.ClickException(str(exc)) from None
+    analysis.ensure_initialised()  # jieba once, before forking: workers share its pages
+    click.echo(f"Serving {index_dir} on http://{host}:{port}/ with {serve_limits.worker_count()} worker(s) "
+               f"(Ctrl-C to stop)")
+    try:
+        run(make_app, host, port, threads, serve_limits)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # -- end of limits and workers ----------------------------------------------------------
