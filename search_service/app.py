@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from search_service import limits
 
     limits.init_app(app)  # rate limiting, request size caps (limits.py)
+    from search_service import cost
+
+    cost.init_app(app)  # CPU-time budget per client (cost.py)
     for name in OPTIONAL_BLUEPRINTS:
         try:
             module = importlib.import_module(name)

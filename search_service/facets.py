@@ -76,8 +76,9 @@ def _selected_months(params: SearchParams) -> set[str]:
 
 def _month_last_day(month: str) -> str:
     y, m = int(month[:4]), int(month[5:7])
-    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+    if m == 12:  # no "first of next month" for December 9999 (date.max)
+        return f"{y:04d}-12-31"
+    return date.fromordinal(date(y, m + 1, 1).toordinal() - 1).isoformat()
 
 
 def _codes(snap: Snapshot, column: str) -> tuple[np.ndarray, list[Any]]:
