@@ -10,7 +10,9 @@ is a 400 naming the parameter, code ``query_too_costly``.
 After the fact (``init_app``): each client address has a budget of CPU seconds
 (COST_LIMIT_CPU_SECONDS per COST_LIMIT_WINDOW seconds; 0 turns it off); a request that finds its
 client's budget spent gets 429, so an attacker sending cheap-looking but expensive requests is
-cut off by what they cost, not by how many they are. Counts are per worker process.
+cut off by what they cost, not by how many they are. A client may also have at most
+COST_LIMIT_INFLIGHT requests running at once (more get 429 at once), so many connections from one
+address cannot occupy every thread. Counts are per worker process.
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ MAX_OR_BRANCHES = 12
 MAX_TERMS = 24
 MAX_SCAN_TERMS = 8
 MAX_CHANNELS = 10
-DEFAULT_CPU_SECONDS = 6.0
+DEFAULT_CPU_SECONDS = 3.0  # per worker: a reader's search costs 10-50 ms
 DEFAULT_WINDOW = 10.0
+DEFAULT_INFLIGHT = 2  # requests of one address running at once in one worker
 
 
 def _walk(node: Node, counts: dict[str, int]) -> None:
@@ -76,6 +79,7 @@ class CpuBudget:
     def __init__(self, seconds: float, window: float) -> None:
         self.seconds, self.window = seconds, window
         self._spent: dict[str, deque[tuple[float, float]]] = {}
+        self._inflight: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def _prune(self, entries: deque[tuple[float, float]], now: float) -> None:
@@ -93,6 +97,23 @@ class CpuBudget:
             if sum(cpu for _, cpu in entries) < self.seconds:
                 return 0.0
             return max(0.1, self.window - (now - entries[0][0]))
+
+    def enter(self, client: str, limit: int) -> bool:
+        """Count a request of `client` in flight; False (not counted) when it already has `limit`."""
+        with self._lock:
+            running = self._inflight.get(client, 0)
+            if limit > 0 and running >= limit:
+                return False
+            self._inflight[client] = running + 1
+            return True
+
+    def leave(self, client: str) -> None:
+        with self._lock:
+            running = self._inflight.get(client, 1) - 1
+            if running > 0:
+                self._inflight[client] = running
+            else:
+                self._inflight.pop(client, None)
 
     def add(self, client: str, cpu: float) -> None:
         now = time.monotonic()
@@ -114,10 +135,14 @@ def init_app(app: Flask) -> None:
     budget = CpuBudget(seconds, window)
     app.extensions["news_search_cost"] = budget
 
+    inflight_limit = int(app.config.setdefault("COST_LIMIT_INFLIGHT", DEFAULT_INFLIGHT))
+
     @app.before_request
     def _cost_gate() -> Response | None:
         client = request.remote_addr or "?"
         wait = budget.exhausted(client)
+        if not wait and not budget.enter(client, inflight_limit):
+            wait = 1.0  # already running its limit of requests here: one client, one or two threads
         if wait:
             from search_service.api import error_response
 
@@ -138,4 +163,6 @@ def init_app(app: Flask) -> None:
     def _cost_count(_exc: BaseException | None) -> None:
         started = g.pop("news_search_cpu", None)
         if started is not None:
-            budget.add(request.remote_addr or "?", time.thread_time() - started)
+            client = request.remote_addr or "?"
+            budget.add(client, time.thread_time() - started)
+            budget.leave(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import xml.dom.minidom
@@ -13,7 +14,6 @@ import pytest
 
 from search_service.app import create_app
 from search_service.cost import CpuBudget
-from tests.lifecycle_util import news_search_cmd
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -28,7 +28,8 @@ def free_port() -> int:
 def server(demo_index: Path, request: pytest.FixtureRequest):
     """A real `news-search serve` process; parametrize indirectly with extra options."""
     port = free_port()
-    args = [*news_search_cmd(), "serve", "--index-dir", str(demo_index), "--port", str(port),
+    # Through this interpreter, not the console script: the checkout under test is imported.
+    args = [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())", "serve", "--index-dir", str(demo_index), "--port", str(port),
             *getattr(request, "param", ["--workers", "1"])]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -217,3 +218,22 @@ def test_atom_is_well_formed_for_any_query(client, q: str) -> None:
     resp = client.get("/search.atom", query_string={"q": q})
     assert resp.status_code == 200
     xml.dom.minidom.parseString(resp.data)  # raises on invalid XML
+
+
+def test_a_public_base_url_beats_the_host_header(demo_index: Path) -> None:
+    app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False,
+                      "PUBLIC_BASE_URL": "https://news.example.org/"})
+    c = app.test_client()
+    for path in ("/opensearch.xml", "/search.atom?q=%E5%9C%B0%E9%93%81"):
+        body = c.get(path, headers={"Host": "evil.example"}).get_data(as_text=True)
+        assert "evil.example" not in body
+        assert "https://news.example.org/" in body
+
+
+def test_one_client_may_run_only_two_requests_at_once() -> None:
+    budget = CpuBudget(10.0, 60)
+    assert budget.enter("a", 2) and budget.enter("a", 2)
+    assert not budget.enter("a", 2)
+    assert budget.enter("b", 2)
+    budget.leave("a")
+    assert budget.enter("a", 2)
