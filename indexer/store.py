@@ -360,8 +360,13 @@ class WriterLock:
 
     def _busy_message(self) -> str:
         h = self._holder()
+        for _ in range(10):  # the holder took the lock a moment ago: give it time to write who it is
+            if h.get("pid") and not h.get("released"):
+                break
+            time.sleep(0.05)
+            h = self._holder()
         if not h.get("pid") or h.get("released"):
-            h = {}  # the holder took the lock a moment ago and has not written its details yet
+            h = {}
         command = h.get("command") or h.get("action") or "unknown command"
         return (f"another writer holds the lock {self.path}: pid {h.get('pid', '?')} on {h.get('host', '?')} "
                 f"running `{command}` since {h.get('since', '?')}; waited {self.wait:g}s. Wait for it to "
