@@ -50,7 +50,9 @@ def api_search():
 
 @bp.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    return jsonify({"ok": True, "article": core.get_article(index(), article_id)})
+    from search_service.raw_ids import article_id as decoded
+
+    return jsonify({"ok": True, "article": core.get_article(index(), decoded(article_id))})
 
 
 PUBLIC_STATS = ("documents", "channels", "date_range", "generation", "size_bytes", "built_at", "segments",

@@ -46,8 +46,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     limits.init_app(app)  # rate limiting, request size caps (limits.py)
     from search_service import cost
+    from search_service.raw_ids import EncodedIds
 
     cost.init_app(app)  # CPU-time budget per client (cost.py)
+    app.wsgi_app = EncodedIds(app.wsgi_app)  # type: ignore[method-assign]  # ids with "/" (raw_ids.py)
     for name in OPTIONAL_BLUEPRINTS:
         try:
             module = importlib.import_module(name)

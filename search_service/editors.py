@@ -15,7 +15,9 @@ bp = Blueprint("editors", __name__, template_folder="templates")
 @bp.get("/api/articles/<path:article_id>/related")
 def api_related(article_id: str):
     index = current_app.extensions["news_search"]
-    return jsonify(related_from_args(index, article_id, request.args.to_dict(flat=False)))
+    from search_service.raw_ids import article_id as decoded
+
+    return jsonify(related_from_args(index, decoded(article_id), request.args.to_dict(flat=False)))
 
 
 @bp.get("/help")

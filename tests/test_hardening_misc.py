@@ -72,3 +72,47 @@ def test_the_busy_message_names_a_holder_that_just_took_the_lock(tmp_path: Path)
     with pytest.raises(WriterBusy, match=r"pid 4242 on h1 running `news-search rebuild x`"):
         store.writer_lock(action="update").acquire()
     holder.release()
+
+
+@pytest.fixture(scope="module")
+def slash_ids(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from indexer.build import rebuild
+    from tests.lifecycle_util import write_jsonl
+
+    tmp = tmp_path_factory.mktemp("slash_ids")
+    src = write_jsonl(tmp / "ids.jsonl", [
+        {"id": "x", "title": "南屿港新航线开通", "body": "南屿港今天开通一条新的集装箱航线。", "published": "2024-01-02"},
+        {"id": "x/related", "title": "南屿港航线再扩容", "body": "南屿港集装箱航线再次扩容。", "published": "2024-01-03"},
+        {"id": "/lead", "title": "南屿港码头夜景", "body": "南屿港码头的夜景吸引游客。", "published": "2024-01-04"},
+    ])
+    rebuild([str(src)], tmp / "index", procs=1)
+    return tmp / "index"
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/api/articles/x%2Frelated", "x/related"),
+    ("/api/articles/%2Flead", "/lead"),
+    ("/api/articles/x", "x"),
+])
+def test_ids_with_a_slash_are_reachable_encoded(slash_ids: Path, path: str, expected: str) -> None:
+    client = create_app({"TESTING": True, "INDEX_DIR": str(slash_ids), "QUERY_LOG": False}).test_client()
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert resp.get_json()["article"]["id"] == expected
+
+
+def test_related_of_an_id_with_a_slash(slash_ids: Path) -> None:
+    client = create_app({"TESTING": True, "INDEX_DIR": str(slash_ids), "QUERY_LOG": False}).test_client()
+    assert client.get("/api/articles/x/related").status_code == 200  # x's related articles, as before
+    resp = client.get("/api/articles/x%2Frelated/related")
+    assert resp.status_code == 200 and resp.get_json()["ok"] is True
+
+
+def test_atom_links_of_ids_with_a_slash_work(slash_ids: Path) -> None:
+    import re
+
+    client = create_app({"TESTING": True, "INDEX_DIR": str(slash_ids), "QUERY_LOG": False}).test_client()
+    feed = client.get("/search.atom?q=%E5%8D%97%E5%B1%BF%E6%B8%AF").get_data(as_text=True)
+    links = re.findall(r'href="http://localhost(/api/articles/[^"]+)"', feed)
+    assert sorted(links) == ["/api/articles/%2Flead", "/api/articles/x", "/api/articles/x%2Frelated"]
+    assert sorted(client.get(link).get_json()["article"]["id"] for link in links) == ["/lead", "x", "x/related"]
