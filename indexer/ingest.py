@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.encoding import decode_bytes
+from indexer import limits
 from indexer.errors import SourceNotFound
 from indexer.limits import (MAX_JSON_BYTES, MAX_PROBLEMS_PER_FILE, GuardedGzip, InputTooLarge, TooLong,
                             byte_lines, text_lines)
@@ -216,20 +217,27 @@ def _iter_jsonl(path: str, compressed: bool) -> Iterator[Result]:
 def summarised(results: Iterable[Result], path: str) -> Iterator[Result]:
     """The first MAX_PROBLEMS_PER_FILE problems of a file, then one Problem counting the rest:
     a file of a million bad lines must not keep a million Problems in the report."""
-    shown = extra = 0
+    shown = extra = good = 0
     first_extra: int | None = None
+    stopped = ""
     for result in results:
         if isinstance(result, Problem):
+            if good == 0 and shown + extra >= limits.MAX_BAD_BEFORE_FIRST:
+                stopped = (f"; stopped reading: the first {limits.MAX_BAD_BEFORE_FIRST:,} records were all bad "
+                           f"(not an article export?)")
+                break
             if shown >= MAX_PROBLEMS_PER_FILE:
                 extra += 1
                 first_extra = result.line if first_extra is None else first_extra
                 continue
             shown += 1
+        else:
+            good += 1
         yield result
     if extra:
         yield Problem(path=path, line=first_extra, count=extra,
                       reason=f"{extra:,} more bad record(s) from here on, not listed one by one (the first "
-                             f"{MAX_PROBLEMS_PER_FILE} are); fix the export and rerun")
+                             f"{MAX_PROBLEMS_PER_FILE} are){stopped}; fix the export and rerun")
 
 
 def _guarded_lines(handle: Iterable[bytes | str | TooLong], errors: list[str]) -> Iterator[bytes | str | TooLong]:

@@ -5,7 +5,9 @@
 * a gzip member that expands past MAX_GZIP_BYTES, or more than MAX_GZIP_RATIO times its
   compressed size (once past GZIP_RATIO_FLOOR), stops the file with one problem;
 * a .json file (parsed whole) larger than MAX_JSON_BYTES is refused up front;
-* after MAX_PROBLEMS_PER_FILE problems, a file's further problems are counted, not kept.
+* after MAX_PROBLEMS_PER_FILE problems, a file's further problems are counted, not kept;
+* a file whose first MAX_BAD_BEFORE_FIRST records are all bad is not read further (it is not an
+  article export; reading millions of `{}` lines would only cost time).
 
 Lines end in LF, CRLF or (old Mac exports) CR alone: a file whose first block has CRs but no LF
 is split on CR.
@@ -23,8 +25,9 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_GZIP_BYTES = 16 * 1024 ** 3
 MAX_GZIP_RATIO = 200        # news JSON compresses 4-8x; 200x is a bomb or a file of nothing
-GZIP_RATIO_FLOOR = 64 * 1024 * 1024
+GZIP_RATIO_FLOOR = 16 * 1024 * 1024
 MAX_PROBLEMS_PER_FILE = 100
+MAX_BAD_BEFORE_FIRST = 10_000  # bad records in a row with no article yet: not an article export
 _CHUNK = 1024 * 1024
 
 

@@ -98,3 +98,15 @@ def test_a_json_file_over_the_cap_is_refused_unparsed(tmp_path: Path, monkeypatc
     assert [str(r) for r in results] == [
         f"{path}: JSON file of {size:,} bytes is over the limit of 1,000 (a .json file is parsed whole): "
         "export it as JSON Lines (.jsonl), one article per line"]
+
+
+def test_a_file_of_only_bad_records_is_not_read_to_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_BAD_BEFORE_FIRST", 500)
+    path = tmp_path / "empty-records.jsonl"
+    path.write_bytes(b"{}\n" * 5000 + record(1) + b"\n")
+    articles, problems = split(list(iter_inputs([path])))
+    assert articles == []
+    assert sum(p.count for p in problems) == 500
+    assert problems[-1].reason == ("400 more bad record(s) from here on, not listed one by one (the first 100 are); "
+                                   "stopped reading: the first 500 records were all bad (not an article export?); "
+                                   "fix the export and rerun")
