@@ -64,7 +64,7 @@ def live_ids(index_dir: Path) -> set[str]:
 def news_search_cmd() -> list[str]:
     """The installed console script next to this interpreter, else the same entry point via -c."""
     script = Path(sys.executable).parent / "news-search"
-    if script.is_file():
+    if script.is_file() and "indexer.cli" in script.read_text(encoding="utf-8", errors="replace"):
         return [str(script)]
     return [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
 

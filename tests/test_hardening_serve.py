@@ -237,3 +237,16 @@ def test_one_client_may_run_only_two_requests_at_once() -> None:
     assert budget.enter("b", 2)
     budget.leave("a")
     assert budget.enter("a", 2)
+
+
+def test_serve_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from search_service.cli_serve import serve
+    from search_service.serving import ServeLimits
+
+    monkeypatch.setenv("NEWS_SEARCH_SERVE_IDLE_TIMEOUT", "7")
+    monkeypatch.setenv("NEWS_SEARCH_SERVE_BODY_LIMIT", "1024")
+    params = serve.make_context("serve", []).params
+    limits = ServeLimits(**{k: params[k] for k in ("workers", "connection_limit", "header_limit", "body_limit",
+                                                   "idle_timeout")})
+    settings = limits.waitress_settings()
+    assert (settings["channel_timeout"], settings["max_request_body_size"], settings["connection_limit"]) == (7, 1024, 1000)
