@@ -1,6 +1,7 @@
 """`news-search serve`: the Flask app under waitress, a production WSGI server."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,14 @@ def serve(index_dir: Path, host: str, port: int, threads: int, **limits: int) ->
     # -- limits and workers (search_service/serving.py) -----------------------------------
     serve_limits = ServeLimits(**limits)
 
+    overrides: dict[str, Any] = {"INDEX_DIR": str(index_dir), "MAX_CONTENT_LENGTH": serve_limits.body_limit}
+    if serve_limits.worker_count() > 1 and "NEWS_SEARCH_INDEX_CHECK_INTERVAL" not in os.environ:
+        # Every worker re-reads CURRENT on every request (tens of microseconds): with a check
+        # interval, a client alternating between workers could see a switch go back and forth.
+        overrides["INDEX_CHECK_INTERVAL"] = 0
+
     def make_app() -> Any:
-        app = create_app({"INDEX_DIR": str(index_dir), "MAX_CONTENT_LENGTH": serve_limits.body_limit})
+        app = create_app(overrides)
         app.extensions["news_search"].snapshot()  # open before the first request
         return app
 
