@@ -20,13 +20,13 @@ from whoosh import index as whoosh_index
 
 from indexer import analysis
 from indexer.enrich import to_document
-from indexer.errors import NothingIndexed
+from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
 from indexer.phased_writer import PhasedWriter
 from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION, build_schema
-from indexer.store import USERDICT_NAME, Generation, IndexStore, close_inherited_locks
+from indexer.store import USERDICT_NAME, Generation, IndexStore, close_inherited_locks, open_index, pin_generation
 
 ProgressFn = Callable[["BuildReport"], None]
 
@@ -104,7 +104,7 @@ def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], repor
     for doc in docs:
         if isinstance(doc, Problem):
             report.problems.append(doc)
-            report.skipped += 1
+            report.skipped += doc.count
         else:
             origin = doc.pop("__origin", "")
             if doc["id"] in seen:
@@ -124,7 +124,7 @@ def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], repor
 
 def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str | None = None,
             procs: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
-            keep_previous: bool = True) -> BuildReport:
+            keep_previous: bool = True, allow_shrink: bool = False) -> BuildReport:
     ingest.check_sources(sources)
     store = IndexStore(index_dir)
     store.root.mkdir(parents=True, exist_ok=True)
@@ -134,13 +134,19 @@ def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str |
         analysis.load_userdict(udict)
     procs = procs or os.cpu_count() or 1
     report = BuildReport()
-    with store.writer_lock(wait=wait, action="rebuild"):
+    with store.writer_lock(wait=wait, action="rebuild") as lock:
         gen = store.new_generation()
+        pin = pin_generation(gen)  # a concurrent gc (lock file replaced) must not remove it
         try:
             _build_generation(store, gen, sources, udict, procs, report, progress)
+            _check_before_switch(store, gen, report, allow_shrink)
+            lock.ensure_held()
         except BaseException:
             shutil.rmtree(gen.path, ignore_errors=True)
             raise
+        finally:
+            if pin is not None:
+                os.close(pin)
         enter_phase(report, progress, "switch")
         store.switch_to(gen)
         store.gc(keep_previous=keep_previous)
@@ -148,6 +154,29 @@ def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str |
     report.generation = gen.name
     report.seconds = time.monotonic() - report.started
     return report
+
+
+def _check_before_switch(store: IndexStore, gen: Generation, report: BuildReport, allow_shrink: bool) -> None:
+    """Refuse to make `gen` live when it does not verify, or holds under half the live articles."""
+    from indexer.verify import verify_generation
+
+    problems = verify_generation(gen)
+    if problems:
+        raise IndexDamaged(f"the new generation {gen.name} does not verify ({problems[0]}); it was removed "
+                           f"and the live index is unchanged")
+    live = store.current()
+    if live is None or allow_shrink:
+        return
+    try:
+        live_docs = open_index(live).doc_count()
+    except IndexDamaged:
+        return  # replacing a damaged live generation is what a rebuild is for
+    if report.indexed * 2 < live_docs:
+        raise ShrinkRefused(
+            f"the new generation holds {report.indexed:,} articles, under half of the {live_docs:,} in the live "
+            f"generation {live.name}: refusing to switch (a missing or truncated source?). The new generation "
+            f"was removed and {live.name} stays live. Check the sources, or rerun with --allow-shrink to "
+            f"make the smaller index live")
 
 
 def _build_generation(store: IndexStore, gen: Generation, sources: list[str], udict: Path | None,

@@ -19,6 +19,11 @@ from indexer.store import index_dir_option as index_dir_option  # noqa: PLC0414 
 
 
 def fail(exc: Exception) -> click.ClickException:
+    if isinstance(exc, OSError) and exc.strerror:
+        # A full disk or read-only index: one line naming the file, not Python's "[Errno 28] ...".
+        where = f": {exc.filename}" if exc.filename else ""
+        return click.ClickException(f"{exc.strerror}{where}; nothing was committed or switched, the live "
+                                    f"index is as it was before this command")
     return click.ClickException(str(exc))
 
 
@@ -151,8 +156,10 @@ def admin() -> None:
 @click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Switch even when the new index holds under half the live one's articles.")
 def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, procs: int | None,
-            wait: float, quiet: bool) -> None:
+            wait: float, quiet: bool, allow_shrink: bool) -> None:
     """Build a new index generation from SOURCES (files or directories) and switch to it atomically.
 
     Formats: scraped page text (.txt), HTML article pages (.html), JSON Lines (.jsonl, .jsonl.gz).
@@ -163,7 +170,7 @@ def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, pro
     progress = Progress(not quiet)
     try:
         report = do_rebuild(list(sources), index_dir, userdict=userdict, procs=procs, wait=wait,
-                            progress=progress)
+                            progress=progress, allow_shrink=allow_shrink)
     except KeyboardInterrupt:
         progress.done()
         raise click.ClickException("interrupted: the new generation was discarded; the live index is unchanged") from None

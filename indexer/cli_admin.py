@@ -155,15 +155,16 @@ def rollback(index_dir: Path, wait: float) -> None:
 @index_dir_option
 @click.option("--sample", type=click.IntRange(0), default=50, show_default=True,
               help="How many articles to look up by their own title.")
+@click.option("--full", is_flag=True, help="Also read every stored document and every index file to its end.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check(index_dir: Path, sample: int, as_json: bool) -> None:
+def check(index_dir: Path, sample: int, full: bool, as_json: bool) -> None:
     """Verify the live index: document count, unique ids, searchable titles, folded text.
 
     Exits with status 1 when a problem is found.
     """
     from indexer.check import check_index
 
-    out = check_index(index_dir, sample=sample)
+    out = check_index(index_dir, sample=sample, full=full)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:

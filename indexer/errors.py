@@ -46,3 +46,11 @@ class IndexDamaged(IndexUnavailable):
 
 class BadDictionary(NewsSearchError):
     """A user dictionary that cannot be read as UTF-8 text (names the file and line)."""
+
+
+class UnsafeState(NewsSearchError):
+    """A destructive command refused: the index state it would decide from cannot be trusted."""
+
+
+class ShrinkRefused(NewsSearchError):
+    """A rebuild produced far fewer articles than the live generation holds."""

@@ -14,9 +14,13 @@ import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from indexer.encoding import decode_bytes
+from indexer import limits
 from indexer.errors import SourceNotFound
+from indexer.limits import (MAX_JSON_BYTES, MAX_PROBLEMS_PER_FILE, GuardedGzip, InputTooLarge, TooLong,
+                            byte_lines, text_lines)
 from indexer.model import Article, Problem
 from indexer.parse_html import looks_like_html, parse_html
 from indexer.parse_jsonl import parse_json_document, parse_jsonl
@@ -135,6 +139,11 @@ def iter_file(path: str, explicit: bool = True) -> Iterator[Result]:
         if size > MAX_PAGE_BYTES and kind != "json":
             yield Problem(path=path, reason=f"file too large for one article ({size} bytes)")
             return
+        if kind == "json" and size > MAX_JSON_BYTES:
+            yield Problem(path=path, reason=f"JSON file of {size:,} bytes is over the limit of {MAX_JSON_BYTES:,} "
+                                            f"(a .json file is parsed whole): export it as JSON Lines (.jsonl), "
+                                            f"one article per line")
+            return
         data = Path(path).read_bytes()
     except OSError as exc:
         yield _os_problem(exc, path)
@@ -166,10 +175,11 @@ def _not_regular_file(path: str) -> Problem | None:
     return Problem(path=path, reason=f"not a regular file ({kind})")
 
 
-def _open_jsonl(path: str, compressed: bool) -> io.IOBase:
-    """Byte lines, or text lines for UTF-16 exports (which cannot be split on b"\n")."""
+def _open_jsonl(path: str, compressed: bool) -> Any:
+    """A block-read byte stream (gzip guarded), or a text stream for UTF-16 exports (which cannot
+    be split on b"\n"); lines are cut by limits.byte_lines / text_lines."""
     if compressed:
-        return gzip.open(path, "rb")  # read errors surface per line, in _guarded_lines
+        return GuardedGzip(path)  # read errors surface in _guarded_lines
     handle = open(path, "rb")
     head = handle.peek(4)[:4]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -201,7 +211,8 @@ def _iter_jsonl(path: str, compressed: bool) -> Iterator[Result]:
             yield Problem(path=path, reason=binary)
             return
         with _open_jsonl(path, compressed) as handle:
-            for result in parse_jsonl(_guarded_lines(handle, stream_error), path):
+            lines = text_lines(handle) if isinstance(handle, io.TextIOBase) else byte_lines(handle)
+            for result in summarised(parse_jsonl(_guarded_lines(lines, stream_error), path), path):
                 produced += 1
                 yield result
     except OSError as exc:  # opening failed; read errors are recorded by _guarded_lines instead
@@ -213,7 +224,33 @@ def _iter_jsonl(path: str, compressed: bool) -> Iterator[Result]:
         yield Problem(path=path, reason="empty file" if _is_empty(path, compressed) else "no records (only blank lines)")
 
 
-def _guarded_lines(handle: Iterable[bytes], errors: list[str]) -> Iterator[bytes]:
+def summarised(results: Iterable[Result], path: str) -> Iterator[Result]:
+    """The first MAX_PROBLEMS_PER_FILE problems of a file, then one Problem counting the rest:
+    a file of a million bad lines must not keep a million Problems in the report."""
+    shown = extra = good = 0
+    first_extra: int | None = None
+    stopped = ""
+    for result in results:
+        if isinstance(result, Problem):
+            if good == 0 and shown + extra >= limits.MAX_BAD_BEFORE_FIRST:
+                stopped = (f"; stopped reading: the first {limits.MAX_BAD_BEFORE_FIRST:,} records were all bad "
+                           f"(not an article export?)")
+                break
+            if shown >= MAX_PROBLEMS_PER_FILE:
+                extra += 1
+                first_extra = result.line if first_extra is None else first_extra
+                continue
+            shown += 1
+        else:
+            good += 1
+        yield result
+    if extra:
+        yield Problem(path=path, line=first_extra, count=extra,
+                      reason=f"{extra:,} more bad record(s) from here on, not listed one by one (the first "
+                             f"{MAX_PROBLEMS_PER_FILE} are){stopped}; fix the export and rerun")
+
+
+def _guarded_lines(handle: Iterable[bytes | str | TooLong], errors: list[str]) -> Iterator[bytes | str | TooLong]:
     """Yield lines until a read error; record it instead of raising, so earlier lines still count."""
     count = 0
     try:
@@ -224,6 +261,8 @@ def _guarded_lines(handle: Iterable[bytes], errors: list[str]) -> Iterator[bytes
         errors.append(f"truncated or corrupt gzip after {count} lines: {exc}")
     except UnicodeDecodeError as exc:  # only UTF-16 files are decoded while reading
         errors.append(f"invalid {exc.encoding.upper()} text after {count} lines")
+    except InputTooLarge as exc:
+        errors.append(f"{exc} (after {count} lines)")
     except OSError as exc:
         errors.append(f"read error after {count} lines: {exc.strerror or exc}")
 

@@ -32,6 +32,7 @@ class Problem:
     path: str
     reason: str
     line: int | None = None
+    count: int = 1  # inputs this problem stands for (a summary of a file's further bad lines)
 
     def where(self) -> str:
         return f"{self.path}:{self.line}" if self.line is not None else self.path

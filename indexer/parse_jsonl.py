@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from indexer.encoding import decode_bytes
+from indexer.limits import TooLong
 from indexer.model import Article, Problem
 from indexer.normalise import make_article
 
@@ -18,13 +19,16 @@ _FIELDS = ("id", "title", "body", "channel", "published", "author", "source", "u
 _TOO_DEEP = "invalid JSON: nested too deeply to be an article"
 
 
-def parse_jsonl(lines: Iterable[str | bytes], path: str) -> Iterator[Article | Problem]:
+def parse_jsonl(lines: Iterable[str | bytes | TooLong], path: str) -> Iterator[Article | Problem]:
     """Yield one Article or Problem per non-blank line.
 
     ``lines`` may be text, or raw bytes straight from a (gzip) file: bytes are decoded per line as
     UTF-8, with the legacy-encoding fallback of ``decode_bytes`` for feeds exported as GBK/Big5.
     """
     for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, TooLong):  # dropped unread by indexer.limits
+            yield Problem(path=path, reason=raw.reason(), line=number)
+            continue
         if isinstance(raw, bytes):
             try:
                 line = _decode_line(raw)

@@ -31,7 +31,7 @@ from typing import Any
 import click
 from whoosh import index as whoosh_index
 
-from indexer.errors import GenerationIncomplete, IndexDamaged, IndexMissing, NothingToRollBack, WriterBusy
+from indexer.errors import GenerationIncomplete, IndexDamaged, IndexMissing, NothingToRollBack, UnsafeState, WriterBusy
 
 ENV_INDEX_DIR = "NEWS_SEARCH_INDEX_DIR"
 DEFAULT_INDEX_DIR = "index_data"
@@ -112,6 +112,17 @@ class IndexStore:
     def current(self) -> Generation | None:
         return self._pointer("CURRENT")
 
+    def pointer_state(self, name: str) -> str:
+        """'ok', 'missing' (no file) or 'unreadable' (garbled, or naming no generation directory).
+
+        Destructive paths decide from this, not from ``current()``: None there means "no readable
+        pointer", which must never be read as "nothing is live" while generations exist.
+        """
+        path = self.root / name
+        if not path.exists():
+            return "missing"
+        return "ok" if self._pointer(name) is not None else "unreadable"
+
     def previous(self) -> Generation | None:
         return self._pointer("PREVIOUS")
 
@@ -133,6 +144,8 @@ class IndexStore:
         return f"{gen.name}/{'' if toc is None else toc}"
 
     def new_generation(self) -> Generation:
+        """A fresh, empty generation directory; the caller pins it (``pin_generation``) while
+        building, so a concurrent gc (a writer whose lock file was replaced) never removes it."""
         self.gens_dir.mkdir(parents=True, exist_ok=True)
         numbers = [g.number for g in self.generations()]
         n = (max(numbers) if numbers else 0) + 1
@@ -140,6 +153,7 @@ class IndexStore:
             gen = Generation(f"gen-{n:06d}", self.gens_dir / f"gen-{n:06d}")
             try:
                 gen.path.mkdir()
+                (gen.path / READERS_NAME).touch()
                 return gen
             except FileExistsError:
                 n += 1
@@ -174,11 +188,21 @@ class IndexStore:
 
     def collect(self, keep_previous: bool = True) -> tuple[list[str], list[str]]:
         """Like gc; returns (removed, kept because a reader still has them open)."""
+        state = self.pointer_state("CURRENT")
+        if state != "ok" and self.generations():
+            raise UnsafeState(
+                f"refusing to collect garbage in {self.root}: CURRENT is {state}, so the live generation "
+                f"cannot be told apart from old ones; nothing was removed. Write the live generation's name "
+                f"(one of {', '.join(g.name for g in self.generations() if g.is_complete()) or 'none'}) into "
+                f"{self.root / 'CURRENT'}, check it with `news-search check`, then run gc again")
         keep = {g.name for g in (self.current(), self.previous() if keep_previous else None) if g}
+        garbled_previous = keep_previous and self.pointer_state("PREVIOUS") == "unreadable"
         removed, in_use = [], []
         for gen in self.generations():
             if gen.name in keep:
                 continue
+            if garbled_previous and gen.is_complete():
+                continue  # a garbled PREVIOUS may have meant any complete generation: keep them all
             if generation_in_use(gen):
                 in_use.append(gen.name)
                 continue
@@ -186,14 +210,24 @@ class IndexStore:
             removed.append(gen.name)
         return removed, in_use
 
-    def rollback(self) -> tuple[Generation, Generation]:
-        """Swap CURRENT and PREVIOUS; returns (now live, now previous). Hold the writer lock."""
+    def rollback(self, before_switch: Any = None, verify: Any = None) -> tuple[Generation, Generation]:
+        """Swap CURRENT and PREVIOUS; returns (now live, now previous). Hold the writer lock.
+        `verify(generation)` lists what is wrong with the target (indexer.verify); any problem
+        refuses the switch."""
         cur, prev = self.require_current(), self.previous()
         if prev is None or prev.name == cur.name or not prev.is_complete():
             raise NothingToRollBack(
                 f"nothing to roll back to in {self.root}: there is no complete previous generation "
                 f"(the live one is {cur.name}); a rollback target exists after the next rebuild"
             )
+        problems = verify(prev) if verify is not None else []
+        if problems:
+            raise IndexDamaged(
+                f"refusing to roll back to {prev.name}: it is damaged ({problems[0]}"
+                f"{f'; and {len(problems) - 1} more problem(s)' if len(problems) > 1 else ''}); "
+                f"{cur.name} stays live. `news-search rebuild` makes a new generation")
+        if before_switch is not None:
+            before_switch()  # e.g. the writer lock's re-validation
         # CURRENT first: readers only ever look at CURRENT, and it always names a complete generation.
         _write_atomic(self.root / "CURRENT", prev.name + "\n")
         _write_atomic(self.root / "PREVIOUS", cur.name + "\n")
@@ -205,6 +239,16 @@ class IndexStore:
     # -- the writer lock ---------------------------------------------------------------------
     def writer_lock(self, wait: float = 0.0, action: str = "write") -> WriterLock:
         return WriterLock(self.root / "writer.lock", wait=wait, action=action)
+
+
+def serves_current(root: str | os.PathLike, served: str | None) -> bool:
+    """True when `served` (the generation name a service has open) is the one CURRENT names.
+
+    For readiness checks: a service that kept an old snapshot (CURRENT switched to a generation
+    it could not open, or CURRENT removed) is alive but not serving what the admin made live.
+    """
+    current = IndexStore(root).current()
+    return served is not None and current is not None and current.name == served
 
 
 def open_index(gen: Generation) -> Any:
@@ -353,8 +397,13 @@ class WriterLock:
 
     def _busy_message(self) -> str:
         h = self._holder()
+        for _ in range(10):  # the holder took the lock a moment ago: give it time to write who it is
+            if h.get("pid") and not h.get("released"):
+                break
+            time.sleep(0.05)
+            h = self._holder()
         if not h.get("pid") or h.get("released"):
-            h = {}  # the holder took the lock a moment ago and has not written its details yet
+            h = {}
         command = h.get("command") or h.get("action") or "unknown command"
         return (f"another writer holds the lock {self.path}: pid {h.get('pid', '?')} on {h.get('host', '?')} "
                 f"running `{command}` since {h.get('since', '?')}; waited {self.wait:g}s. Wait for it to "
@@ -388,6 +437,24 @@ class WriterLock:
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
         return self
+
+    def ensure_held(self) -> None:
+        """Raise WriterBusy unless our lock file is still the one at `path` (same inode).
+
+        A deleted or replaced writer.lock lets a second writer take a fresh lock beside ours; the
+        commit or switch that would follow could silently undo that writer's work, so we stop.
+        """
+        if self._fd is None:
+            raise WriterBusy(f"the writer lock {self.path} is not held")
+        try:
+            same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except OSError:
+            same = False
+        if not same:
+            raise WriterBusy(
+                f"the writer lock {self.path} was removed or replaced while this {self.action} held it, so "
+                f"another writer may be running: nothing was committed or switched. Wait until no other "
+                f"news-search writer runs, then retry")
 
     def release(self) -> None:
         if self._fd is None:

@@ -30,7 +30,8 @@ from indexer.model import Article, Problem
 from indexer.phased_writer import PhasedWriter
 from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION
-from indexer.store import TOC_RE, USERDICT_NAME, Generation, IndexStore, latest_toc, open_index
+from indexer.verify import verify_generation
+from indexer.store import TOC_RE, USERDICT_NAME, Generation, IndexStore, WriterLock, latest_toc, open_index
 
 GRACE_SECONDS = 60.0
 INDEX_NAME = "MAIN"
@@ -166,8 +167,12 @@ def _live_generation(store: IndexStore, report: UpdateReport | None = None) -> G
 
 
 def _finish(store: IndexStore, gen: Generation, report: UpdateReport, writer: GentleWriter,
-            grace: float) -> None:
+            grace: float, lock: WriterLock) -> None:
     if report.changed:
+        lock.ensure_held()  # raises inside cancelled_on_error: the writer is cancelled, nothing commits
+        if store.current() is None or store.current().name != gen.name:  # type: ignore[union-attr]
+            raise WriterBusy(f"the live generation changed from {gen.name} while this update ran (another "
+                             f"writer switched it): nothing was committed; run the update again")
         writer.commit()
     else:
         writer.cancel()
@@ -237,7 +242,7 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
                 for doc in analysed_documents(pending, procs):
                     if isinstance(doc, Problem):
                         report.problems.append(doc)
-                        report.skipped += 1
+                        report.skipped += doc.count
                         continue
                     doc.pop("__origin", None)
                     if doc["id"] in existing:
@@ -252,7 +257,7 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
                 _delete_ids(writer, searcher, delete_ids, report)
             if progress:
                 progress(report)
-            _finish(store, gen, report, writer, grace)
+            _finish(store, gen, report, writer, grace, lock)
     report.phases.close()
     return report
 
@@ -292,7 +297,7 @@ def delete(ids: Iterable[str], index_dir: str | os.PathLike, *, wait: float = 0.
         with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 _delete_ids(writer, searcher, ids, report)
-            _finish(store, gen, report, writer, grace)
+            _finish(store, gen, report, writer, grace, lock)
     return report
 
 
@@ -310,7 +315,9 @@ def optimize(index_dir: str | os.PathLike, *, wait: float = 0.0, grace: float = 
         segments_before, bytes_before = live_files(gen.path)
         started = time.monotonic()
         _ix, writer = open_writer(gen, wait, limitmb=256)
-        writer.commit(optimize=True)
+        with cancelled_on_error(writer):
+            lock.ensure_held()
+            writer.commit(optimize=True)
         segments_after, bytes_after = live_files(gen.path)
         clean_superseded(gen.path, grace)
         sync_meta(store, gen)
@@ -330,6 +337,7 @@ def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_pre
     """Remove unused generations (see IndexStore.collect) and superseded files of the live one."""
     store = IndexStore(index_dir)
     with store.writer_lock(wait=wait, action="gc") as lock:
+        lock.ensure_held()
         removed, in_use = store.collect(keep_previous)
         live = store.current()
         freed = 0
@@ -347,6 +355,6 @@ def collect_garbage(index_dir: str | os.PathLike, *, wait: float = 0.0, keep_pre
 def rollback(index_dir: str | os.PathLike, *, wait: float = 0.0) -> dict[str, Any]:
     store = IndexStore(index_dir)
     with store.writer_lock(wait=wait, action="rollback") as lock:
-        live, previous = store.rollback()
+        live, previous = store.rollback(before_switch=lock.ensure_held, verify=verify_generation)
     return {"current": live.name, "previous": previous.name, "built_at": live.meta().get("built_at"),
             "recovered_from": lock.recovered_from}

@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 from indexer.errors import IndexUnavailable
 from search_service import core, httpcache
 from search_service.errors import SearchError
+from search_service.cost import check_query_cost
+from search_service.envelope import error_response
 from search_service.params import parse_search_params
 from search_service.services import search_index, services
 
@@ -21,16 +23,10 @@ bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, **extra: Any):
-    body = {"ok": False, "error": {"status": status, "code": code, "message": message, **extra}}
-    resp = jsonify(body)
-    resp.status_code = status
-    return resp
-
-
 def run_search(args: Any) -> dict[str, Any]:
     """Validate and search; shared with the HTML page and the feed."""
     params = parse_search_params(args)
+    check_query_cost(params)  # OR arity, scanning terms, channel values (cost.py)
     result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     httpcache.note_result(result)  # a timed-out (partial) answer is never cached
     services().searched(params, result)
@@ -44,11 +40,15 @@ def api_search():
 
 @bp.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    return jsonify({"ok": True, "article": core.get_article(search_index(), article_id)})
+    from search_service.raw_ids import article_id as decoded
+
+    return jsonify({"ok": True, "article": core.get_article(search_index(), decoded(article_id))})
 
 
 PUBLIC_STATS = ("documents", "channels", "date_range", "generation", "size_bytes", "built_at", "segments",
                 "previous_generation")
+
+
 
 
 @bp.get("/api/stats")

@@ -12,7 +12,8 @@ from typing import Any
 from flask import Flask, Response
 
 from indexer.store import DEFAULT_INDEX_DIR
-from search_service import api, core, editors, httpcache, limits, observe, pages, proxy, suggest_api
+from search_service import api, core, cost, editors, httpcache, limits, observe, pages, proxy, suggest_api
+from search_service.raw_ids import EncodedIds
 from search_service.index import SearchIndex
 from search_service.services import EXTENSION_KEY, Services
 from search_service.services import search_index as search_index  # noqa: PLC0414 (re-exported)
@@ -51,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)        # /api/search, /api/articles, /api/stats, /healthz
     api.register_error_handlers(app)      # JSON envelope under /api/, shared.html_error elsewhere
     limits.init_app(app)                  # rate limiting, request size caps
+    cost.init_app(app)                    # CPU-time budget per client (cost.py)
+    app.wsgi_app = EncodedIds(app.wsgi_app)  # type: ignore[method-assign]  # ids with "/" (raw_ids.py)
     httpcache.init_app(app)               # CORS, ETag/304, Cache-Control, Vary (after limits: a 304 is limited too)
     pages.init_app(app)                   # /, /search, feeds
     shared.html_error = pages.html_error

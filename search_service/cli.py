@@ -26,6 +26,10 @@ class NewsSearchGroup(click.Group):
             # Every NewsSearchError message names what went wrong and the next step to take
             # (e.g. "no index in DIR: build one with `news-search rebuild SOURCE...`").
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if not exc.strerror:
+                raise
+            raise indexer_cli.fail(exc) from None  # a full disk or unreadable file: one line naming the file
 
 
 @click.group(cls=NewsSearchGroup, context_settings={"help_option_names": ["-h", "--help"]})

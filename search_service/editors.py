@@ -16,7 +16,9 @@ bp = Blueprint("editors", __name__, template_folder="templates")
 
 @bp.get("/api/articles/<path:article_id>/related")
 def api_related(article_id: str):
-    return jsonify(related_from_args(search_index(), article_id, request.args.to_dict(flat=False)))
+    from search_service.raw_ids import article_id as decoded
+
+    return jsonify(related_from_args(search_index(), decoded(article_id), request.args.to_dict(flat=False)))
 
 
 @bp.get("/help")

@@ -3,6 +3,8 @@ every piece of text is escaped by the serializer and the output is always well-f
 """
 from __future__ import annotations
 
+import re
+
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any
@@ -28,10 +30,19 @@ def _ts(published: str | None) -> str | None:
     return parsed.replace(microsecond=0).isoformat() + LOCAL_OFFSET
 
 
+# Characters XML 1.0 cannot carry at all, even escaped (C0 controls but tab/LF/CR, surrogates,
+# U+FFFE/U+FFFF): ElementTree would write them and the feed would not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, tag, attrs)
+    el = ET.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
     if text is not None:
-        el.text = text
+        el.text = xml_safe(text)
     return el
 
 

@@ -20,7 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from indexer import analysis
-from indexer.errors import IndexDamaged
+from indexer.errors import IndexDamaged, IndexMissing
 from indexer.store import USERDICT_NAME, Generation, IndexStore, column_values, open_index, pin_generation
 from search_service.synonyms import query_files_stamp
 
@@ -231,7 +231,15 @@ class SearchIndex:
             # starts a fresh snapshot, so no cached result outlives the file it came from.
             marker = self.store.current_marker() + "|" + query_files_stamp(self.store.root)
             if self._snapshot is None or marker != self._snapshot.marker:
-                gen = self.store.require_current()
+                try:
+                    gen = self.store.require_current()
+                except IndexMissing:
+                    # CURRENT removed or garbled under a running service: keep answering from the
+                    # snapshot we have (answers must not flap between 200 and 503); readiness
+                    # checks tell it apart (indexer.store.serves_current).
+                    if self._snapshot is None:
+                        raise
+                    return self._snapshot
                 try:
                     self._snapshot = Snapshot(gen, marker, self.store.root, previous=self._snapshot)
                     # Build the per-snapshot arrays off the request path (requests that need them

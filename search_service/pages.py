@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from indexer.analysis import words
 from search_service import core, feeds, httpcache, pages_view
+from search_service.cost import check_query_cost
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
 from search_service.queryfilter import clean
@@ -137,6 +138,7 @@ def search_page():
     raw = request.args.to_dict(flat=False)
     try:
         params = parse_search_params(raw)
+        check_query_cost(params)
     except BadParameter as exc:
         if exc.param == "q" and exc.code == "missing_parameter":
             return redirect(url_for("pages.start_page"))  # an empty search box: back to the start
@@ -150,6 +152,13 @@ def search_page():
     return render_template("search.html", **results_context(params, interval_given, result))
 
 
+def public_root() -> str:
+    """Base of absolute links: PUBLIC_BASE_URL (NEWS_SEARCH_PUBLIC_BASE_URL) when set, so a forged
+    Host header cannot put another site into the feed and OpenSearch links; else the request's."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    return configured.rstrip("/") + "/" if configured else request.url_root
+
+
 @bp.get("/search.atom")
 def search_feed():
     """Newest results of a query as Atom. Feed readers poll, so these are not logged as searches."""
@@ -158,19 +167,22 @@ def search_feed():
     raw.pop("page", None)
     raw.setdefault("per_page", [str(FEED_PER_PAGE)])
     params = parse_search_params(raw)
+    check_query_cost(params)
     result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     httpcache.note_result(result)
-    html_url = request.url_root.rstrip("/") + pages_view.link(
+    html_url = public_root().rstrip("/") + pages_view.link(
         "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
     # Re-encoded from the parsed args: the raw query string may hold unescaped UTF-8 bytes.
     self_url = request.base_url + ("?" + urlencode(list(request.args.items(multi=True))) if request.args else "")
-    body = feeds.atom_feed(result, request.url_root, self_url, html_url)
+    if current_app.config.get("PUBLIC_BASE_URL"):
+        self_url = public_root().rstrip("/") + self_url[len(request.host_url.rstrip("/")):]
+    body = feeds.atom_feed(result, public_root(), self_url, html_url)
     return Response(body, mimetype="application/atom+xml")
 
 
 @bp.get("/opensearch.xml")
 def opensearch():
-    return Response(feeds.opensearch_description(request.url_root),
+    return Response(feeds.opensearch_description(public_root()),
                     mimetype="application/opensearchdescription+xml")
 
 

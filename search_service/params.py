@@ -62,8 +62,9 @@ def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
 def month_last_day(month: str) -> str:
     """"2024-02" -> "2024-02-29": the `to` of a whole-month filter (facets and the page's links)."""
     y, m = int(month[:4]), int(month[5:7])
-    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+    if m == 12:  # no "first of next month" for December 9999 (date.max)
+        return f"{y:04d}-12-31"
+    return date.fromordinal(date(y, m + 1, 1).toordinal() - 1).isoformat()
 
 
 def whole_number(raw: str) -> int:

@@ -83,6 +83,9 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
+RETRY_SECONDS = 60
+
+
 class QueryLog:
     def __init__(self, path: str | Path, retention_days: int = 90, max_rows: int = 50_000,
                  cache_seconds: float = 0.0) -> None:
@@ -92,14 +95,16 @@ class QueryLog:
         self.cache_seconds = cache_seconds  # 0: reads are cached until the next write only
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._broken = False
+        self._broken_at: float | None = None  # when writing last failed (full disk...); retried later
         self._writes = 0
         self._cache: dict[tuple[Any, ...], tuple[float, list[Any]]] = {}
         self._salts: dict[str, bytes] = {}
 
     # -- connection -------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection | None:
-        if self._conn is None and not self._broken:
+        if self._broken_at is not None and time.monotonic() - self._broken_at < RETRY_SECONDS:
+            return None
+        if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
@@ -118,14 +123,26 @@ class QueryLog:
                 conn.execute("CREATE TABLE IF NOT EXISTS salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL)")
                 conn.commit()
                 self._conn = conn
+                self._broken_at = None
             except (sqlite3.Error, OSError) as exc:
                 self._fail(exc)
         return self._conn
 
     def _fail(self, exc: Exception) -> None:
-        log.warning("query log %s disabled: %s", self.path, exc)
-        self._broken = True
+        # Not for good: a full disk gets freed; the log is retried after RETRY_SECONDS.
+        log.warning("query log %s paused for %ds: %s", self.path, RETRY_SECONDS, exc)
+        self._broken_at = time.monotonic()
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
         self._conn = None
+
+    @property
+    def working(self) -> bool:
+        """False while writing is paused after a failure."""
+        return self._broken_at is None
 
     def close(self) -> None:
         with self._lock:

@@ -102,7 +102,7 @@ def api_suggest() -> Response:
 def api_hot() -> Response:
     days = _int_arg("days", 7, 1, 90)
     limit = _int_arg("limit", 10, 1, 50)
-    return safe_json({"ok": True, "days": days, "enabled": query_log() is not None,
+    return safe_json({"ok": True, "days": days, "enabled": query_log() is not None and query_log().working,
                       "queries": hot_queries(days, limit)})
 
 

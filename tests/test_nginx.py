@@ -88,7 +88,8 @@ def stack(demo_index: Path, tmp_path_factory) -> Iterator[dict]:
     app_log = tmp / "app.log"
     with open(app_log, "wb") as out:
         app = subprocess.Popen(news_search_cmd() + [
-            "serve", "--index-dir", str(index), "--port", str(app_port), "--trusted-proxies", PROXY_ADDR,
+            "serve", "--index-dir", str(index), "--port", str(app_port), "--workers", "1",
+            "--trusted-proxies", PROXY_ADDR,
             "--access-log", str(access_log), "--access-log-clients"], stdout=out, stderr=subprocess.STDOUT, env=env)
     conf = tmp / "nginx.conf"
     conf.write_text(site_config(app_port, nginx_port, tmp), encoding="utf-8")
