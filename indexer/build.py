@@ -107,7 +107,7 @@ def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], repor
         progress(report)
 
 
-def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str | None = None,
+def rebuild(sources: list[Any], index_dir: str | os.PathLike, *, userdict: str | None = None,
             procs: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
             keep_previous: bool = True) -> BuildReport:
     ingest.check_sources(sources)
@@ -129,13 +129,26 @@ def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str |
             shutil.rmtree(gen.path, ignore_errors=True)
             raise
         store.switch_to(gen)
+        _record_database_sources(store, gen, sources)
         store.gc(keep_previous=keep_previous)
     report.generation = gen.name
     report.seconds = time.monotonic() - report.started
     return report
 
 
-def _build_generation(store: IndexStore, gen: Generation, sources: list[str], udict: Path | None,
+def _record_database_sources(store: IndexStore, gen: Generation, sources: list[Any]) -> None:
+    """A rebuild from a database is the first sync round: `sync` then applies only later changes."""
+    from indexer.source_db import DbSource
+
+    db_sources = [s for s in sources if isinstance(s, DbSource)]
+    if db_sources:
+        from indexer.sync import record_rebuild
+
+        for source in db_sources:
+            record_rebuild(store.root, gen, source)
+
+
+def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], udict: Path | None,
                       procs: int, report: BuildReport, progress: ProgressFn | None) -> None:
     ix = whoosh_index.create_in(str(gen.path), build_schema())
     writer = ix.writer(limitmb=256)
@@ -165,7 +178,7 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[str], ud
         "documents": report.indexed,
         "skipped": report.skipped,
         "duplicates": report.duplicates,
-        "sources": [str(Path(s).resolve()) for s in sources],
+        "sources": [getattr(s, "label", None) or str(Path(s).resolve()) for s in sources],
         "userdict_sha1": file_sha1(udict),
         "userdict": str(udict.resolve()) if udict is not None else None,
     })

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from indexer.errors import NewsSearchError
+from indexer.source_options import db_source_options
 from indexer.store import DEFAULT_INDEX_DIR, ENV_INDEX_DIR
 
 
@@ -73,6 +74,7 @@ def main() -> None:
 @click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@db_source_options
 def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, procs: int | None,
             wait: float, quiet: bool) -> None:
     """Build a new index generation from SOURCES (files or directories) and switch to it atomically.
@@ -158,7 +160,7 @@ def _register_optional_commands() -> None:
     """Commands living in other modules register themselves on `main` when imported."""
     import importlib
 
-    for module in ("indexer.cli_admin", "search_service.cli_search", "search_service.cli_serve"):
+    for module in ("indexer.cli_admin", "indexer.cli_sync", "search_service.cli_search", "search_service.cli_serve"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -23,3 +23,7 @@ class WriterBusy(NewsSearchError):
 
 class IndexDamaged(IndexMissing):
     """The live generation exists but cannot be read (a file missing or corrupt)."""
+
+
+class DatabaseSourceError(NewsSearchError):
+    """A database source cannot be reached or read (the URL in the message has its password masked)."""
