@@ -25,7 +25,9 @@ from typing import Any
 
 BEIJING = timezone(timedelta(hours=8))
 # channel -> (typeid, typedir); articles without a channel get typeid 0 (no arctype row).
-CHANNEL_TYPES = {"国内": (1, "gnxw"), "国际": (2, "gjxw"), "新闻": (3, "hqxw")}
+CHANNEL_TYPES = {"国内": (1, "gnxw"), "国际": (2, "gjxw"), "新闻": (3, "hqxw"), "科技": (4, "keji"), "财经": (5, "caijing"),
+                 "生活": (6, "shenghuo"), "体育": (7, "tiyu"), "教育": (8, "jiaoyu"), "汽车": (9, "qiche"),
+                 "房产": (10, "fangchan")}
 LEGACY = "gb18030"  # a superset of GBK: every corpus character has bytes
 
 SCHEMA = (
@@ -33,7 +35,7 @@ SCHEMA = (
     " typedir CHAR(60) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4",
     "CREATE TABLE {p}archives (id MEDIUMINT UNSIGNED NOT NULL PRIMARY KEY, typeid SMALLINT UNSIGNED NOT NULL DEFAULT 0,"
     " arcrank SMALLINT NOT NULL DEFAULT 0, ismake SMALLINT NOT NULL DEFAULT 1, title VARCHAR(255) NOT NULL DEFAULT '',"
-    " writer CHAR(20) NOT NULL DEFAULT '', source CHAR(30) NOT NULL DEFAULT '', keywords CHAR(60) NOT NULL DEFAULT '',"
+    " writer CHAR(20) NOT NULL DEFAULT '', source CHAR(30) NOT NULL DEFAULT '', keywords VARCHAR(255) NOT NULL DEFAULT '',"
     " pubdate INT UNSIGNED NOT NULL DEFAULT 0, senddate INT UNSIGNED NOT NULL DEFAULT 0,"
     " filename VARCHAR(40) NOT NULL DEFAULT '') DEFAULT CHARSET=utf8mb4",
     # Old GBK DedeCMS sites: the table says latin1, the bytes are GBK.
@@ -115,6 +117,14 @@ def jsonl_record(aid: int, rec: dict[str, Any]) -> dict[str, Any]:
             "tags": rec.get("tags") or [], "url": f"/{typedir}/{aid}.html" if typedir else f"/{aid}.html"}
 
 
+def without_password(url: Any) -> str:
+    """The URL as text with no password at all (news-search gets it from --password-env)."""
+    from sqlalchemy.engine import URL
+
+    return URL.create(url.drivername, url.username, None, url.host, url.port, url.database,
+                      url.query).render_as_string(hide_password=False)
+
+
 def read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as handle:
@@ -146,7 +156,7 @@ def main() -> int:
     records = read_jsonl(args.corpus, args.limit)
     loaded = insert_articles(engine, args.database, enumerate(records, start=1))
     print(f"loaded {loaded:,} articles into {args.database} in {time.monotonic() - started:.1f}s")
-    source = url.set(database=args.database, password=None).render_as_string(hide_password=False)
+    source = without_password(url.set(database=args.database))
     cmd = ["news-search", "rebuild", source, "--preset", "dedecms", "--index-dir", str(args.index_dir),
            "--procs", str(args.procs), "--quiet"] + (["--password-env", "NEWS_SEARCH_DB_PASSWORD"] if password else [])
     load_before = os.getloadavg()
