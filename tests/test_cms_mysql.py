@@ -4,6 +4,7 @@ SIGKILL during a round and the errors a wrong password or a dead server give."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import time
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from cms_db import PASSWORD_VAR, SEED_ID, corpus_sample, database, db_args, demo_rows, dedecms, seed_record
-from lifecycle_util import cli, live_ids, many_records, spawn, write_jsonl
+from lifecycle_util import cli, live_ids, many_records, write_jsonl
 from search_service.app import create_app
 from search_service.index import SearchIndex
 
@@ -159,7 +160,6 @@ def test_sigkill_during_sync_round_loses_nothing(tmp_path: Path, point: str) -> 
             conn.execute(text("DELETE FROM dede_archives WHERE id = 5"))
         expected = {str(aid) for aid, _ in rows + bulk} - {"5"}
         gen_dir = IndexStore(index).require_current().path
-        import os
         os.environ[PASSWORD_VAR] = db["env"][PASSWORD_VAR]  # the child inherits it
         try:
             proc = run_and_kill(["sync", *db_args(db), "--index-dir", index, "--quiet"], gen_dir,
