@@ -130,17 +130,15 @@ class InProcess:
 
     def match_rank(self, raw: dict[str, list[str]]) -> int:
         """Parse, match, filter and rank only: what the full request costs before facets and snippets."""
-        from search_service import core
-        from search_service import facets as facet_mod
-        from search_service.match import plan
+        from search_service.engine import WhooshEngine
         from search_service.params import parse_search_params
         from search_service.query import parse_query
 
         params = parse_search_params(raw)
-        snap = self.snap()
-        p = plan(snap, parse_query(params.q))
-        docs = facet_mod.apply(p.docs, facet_mod.filter_sets(snap, params))
-        ranked = core.rank(snap, p, docs, params.sort)
+        engine = WhooshEngine(self.snap(), self.index.store)
+        p = engine.match(parse_query(params.q), params)
+        docs, _sets = engine.filter(p.docs, params)
+        ranked = engine.rank(p, docs, params.sort)
         ranked[:params.per_page]  # the top-10 page (the full request renders these)
         return len(docs)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import jieba
 from whoosh.analysis import Token, Tokenizer
 
+from indexer.errors import BadDictionary
+
 jieba.setLogLevel(logging.WARNING)
 
 _DATA_DIR = Path(__file__).parent / "data"
@@ -45,17 +47,45 @@ def ensure_initialised() -> None:
         if _initialised:
             return
         jieba.initialize()
-        mixed = _DATA_DIR / "mixed_words.txt"
-        for line in mixed.read_text(encoding="utf-8").splitlines():
-            word = line.strip()
-            if word and not word.startswith("#"):
-                # Folded form: the text is lower-cased before segmenting.
-                jieba.add_word(fold(word)[0], freq=50000)
+        for word in _mixed_words():
+            # Folded form: the text is lower-cased before segmenting.
+            jieba.add_word(fold(word)[0], freq=50000)
         _initialised = True
 
 
+def _mixed_words() -> list[str]:
+    """Bundled mixed Latin/digit/Han words (data/mixed_words.txt) jieba would otherwise split."""
+    lines = (_DATA_DIR / "mixed_words.txt").read_text(encoding="utf-8").splitlines()
+    return [w.strip() for w in lines if w.strip() and not w.strip().startswith("#")]
+
+
+def read_userdict(path: str | Path) -> list[tuple[str, int | None, str | None]]:
+    """(word, freq, tag) entries of a jieba-format user dictionary (``word [freq] [tag]`` per line);
+    a file that cannot be read as UTF-8 text is a BadDictionary naming the file and line (jieba
+    would fail with a traceback)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadDictionary(f"cannot read the user dictionary {path}: {exc.strerror or exc}") from None
+    entries = []
+    for lineno, line in enumerate(data.splitlines(), 1):
+        try:
+            raw = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise BadDictionary(f"{path}:{lineno}: the user dictionary is not UTF-8 text; save it as UTF-8 "
+                                f"(one `word [freq] [tag]` per line)") from None
+        parts = raw.strip().split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
+        entries.append((parts[0], freq, tag))
+    return entries
+
+
 def load_userdict(path: str | Path) -> bool:
-    """Add a jieba-format user dictionary (``word [freq] [tag]`` per line); idempotent per path."""
+    """Add a jieba-format user dictionary to this process's jieba; idempotent per path."""
     path = Path(path)
     if not path.is_file():
         return False
@@ -63,16 +93,29 @@ def load_userdict(path: str | Path) -> bool:
     key = f"{path.resolve()}:{path.stat().st_mtime_ns}"
     if key in _loaded_userdicts:
         return True
-    for raw in path.read_text(encoding="utf-8-sig").splitlines():
-        parts = raw.strip().split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        word = fold(parts[0])[0]
-        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-        tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
-        jieba.add_word(word, freq=freq, tag=tag)
+    for word, freq, tag in read_userdict(path):
+        jieba.add_word(fold(word)[0], freq=freq, tag=tag)
     _loaded_userdicts.add(key)
     return True
+
+
+class IsolatedSegmenter:
+    """words() in a separate jieba instance (with our bundled words): words that other user
+    dictionaries added to this process's jieba never show up (a process that served or built
+    several generations has them all)."""
+
+    def __init__(self) -> None:
+        self.tk = jieba.Tokenizer()
+        self.tk.initialize()
+        for word in _mixed_words():
+            self.tk.add_word(fold_text(word), freq=50000)
+
+    def add_userdict(self, path: Path) -> None:
+        for word, freq, tag in read_userdict(path):
+            self.tk.add_word(fold_text(word), freq=freq, tag=tag)
+
+    def words(self, text: str) -> list[str]:
+        return [w for w, _, _ in self.tk.tokenize(fold_text(text), HMM=True) if _WORDISH.search(w)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,8 +169,16 @@ def fold_text(text: str) -> str:
 # Segmentation
 
 _WORDISH = re.compile(r"\w", re.UNICODE)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ext. A, unified, compatibility
+_HAN = re.compile(f"[{HAN_RANGES}]")
 _LATIN_DIGIT_SPLIT = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+# Function words that add nothing to an AND of words; dropped only from multi-word unquoted
+# queries (a phrase or a quoted string keeps them, so they never break phrases).
+STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
+
+# The analysis chain, one stage per function, shared by index and query time:
+#   fold (offset map) -> segment -> sub-words -> mixed-token parts -> [query] stop words
+# ChineseTokenizer composes the first four; the query side adds drop_stop_words.
 
 
 def is_han(ch: str) -> bool:
@@ -135,19 +186,15 @@ def is_han(ch: str) -> bool:
 
 
 def segment(folded: str) -> Iterator[tuple[str, int, int]]:
-    """Yield (word, start, end) over already-folded text, skipping spaces and punctuation."""
+    """Stage 2: (word, start, end) over already-folded text, skipping spaces and punctuation."""
     ensure_initialised()
     for word, start, end in jieba.tokenize(folded, HMM=True):
         if _WORDISH.search(word):
             yield word, start, end
 
 
-def sub_words(word: str) -> list[str]:
-    """Dictionary sub-words of a long word (jieba's search mode), or the parts of a mixed token.
-
-    They get the parent's position and characters, so phrases over words still line up and a
-    highlight never marks half a word.
-    """
+def han_sub_words(word: str) -> list[str]:
+    """Stage 3: dictionary 2- and 3-character sub-words of a long Han word (jieba's search mode)."""
     subs: list[str] = []
     if len(word) > 2 and is_han(word[0]):
         freq = jieba.dt.FREQ
@@ -157,16 +204,51 @@ def sub_words(word: str) -> list[str]:
                     gram = word[i:i + n]
                     if freq.get(gram):
                         subs.append(gram)
-    elif len(word) > 3 and not is_han(word[0]):
+    return subs
+
+
+def mixed_parts(word: str) -> list[str]:
+    """Stage 4: the Latin and digit runs of a mixed token (iphone15pro -> iphone, 15, pro)."""
+    if len(word) > 3 and not is_han(word[0]):
         parts = _LATIN_DIGIT_SPLIT.findall(word)
         if len(parts) > 1:
-            subs.extend(p for p in parts if len(p) >= 2)
-    return subs
+            return [p for p in parts if len(p) >= 2]
+    return []
+
+
+def sub_words(word: str) -> list[str]:
+    """Stages 3 and 4: the extra index terms of one word.
+
+    They get the parent's position and characters, so phrases over words still line up and a
+    highlight never marks half a word.
+    """
+    return han_sub_words(word) or mixed_parts(word)
+
+
+def drop_stop_words(ws: list[str], extra: frozenset[str] = frozenset()) -> list[str]:
+    """Stage 5 (query side only): built-in and extra stop words dropped from a multi-word list;
+    a list made only of stop words is kept whole."""
+    if len(ws) < 2:
+        return ws
+    return [w for w in ws if w not in STOP_WORDS and w not in extra] or ws
 
 
 def words(text: str) -> list[str]:
     """Query-side words of a text: folded and segmented, no sub-words."""
     return [w for w, _, _ in segment(fold_text(text))]
+
+
+def word_spans(value: str, expand: bool) -> Iterator[tuple[str, int, int, int]]:
+    """Stages 1-4 composed: (term, position, start, end) with offsets into the original `value`;
+    with `expand`, each word's sub-words follow it at the same position and span."""
+    folded, mapping = fold(value)
+    for pos, (word, s, e) in enumerate(segment(folded)):
+        if mapping is not None:
+            s, e = mapping[s], mapping[e - 1] + 1
+        yield word, pos, s, e
+        if expand:
+            for sub in sub_words(word):
+                yield sub, pos, s, e
 
 
 class ChineseTokenizer(Tokenizer):
@@ -196,43 +278,20 @@ class ChineseTokenizer(Tokenizer):
             return
         replay = getattr(value, "tokens", None)
         if replay is not None and mode != "query":
-            # Analysed once already by indexer.enrich in a worker process.
-            t.boost = 1.0
+            spans = replay  # analysed once already by indexer.enrich in a worker process
+        else:
+            spans = word_spans(value, self.subwords and mode != "query")
+        t.boost = 1.0
+        for text, pos, s, e in spans:
             t.stopped = False
-            for text, pos, s, e in replay:
-                t.text = text
-                if positions:
-                    t.pos = start_pos + pos
-                if chars:
-                    t.startchar, t.endchar = start_char + s, start_char + e
-                yield t
-            return
-        folded, mapping = fold(value)
-        expand = self.subwords and mode != "query"
-        pos = start_pos
-        for word, s, e in segment(folded):
-            if mapping is not None:
-                s, e = mapping[s], mapping[e - 1] + 1
-            t.boost = 1.0
-            t.stopped = False
-            t.text = word
+            t.text = text
             if keeporiginal:
                 t.original = value[s:e]
             if positions:
-                t.pos = pos
+                t.pos = start_pos + pos
             if chars:
                 t.startchar, t.endchar = start_char + s, start_char + e
             yield t
-            if expand:
-                for sub in sub_words(word):
-                    t.text = sub
-                    yield t
-            pos += 1
-
-
-def substring_runs(text: str) -> list[str]:
-    """The runs of word characters of a folded query string (punctuation and spaces split runs)."""
-    return re.findall(r"[^\W_]+", fold_text(text))
 
 
 def ChineseAnalyzer() -> ChineseTokenizer:  # noqa: N802 (Whoosh's naming style for analyzers)

@@ -24,9 +24,8 @@ from indexer.errors import NothingIndexed
 from indexer import ingest
 from indexer.model import Article, Problem
 from indexer.schema import SCHEMA_VERSION, build_schema
-from indexer.store import Generation, IndexStore, close_inherited_locks
+from indexer.store import USERDICT_NAME, Generation, IndexStore, close_inherited_locks
 
-USERDICT_NAME = "userdict.txt"
 ProgressFn = Callable[["BuildReport"], None]
 
 
@@ -115,9 +114,7 @@ def rebuild(sources: list[Any], index_dir: str | os.PathLike, *, userdict: str |
     store.root.mkdir(parents=True, exist_ok=True)
     udict = find_userdict(store.root, userdict)
     if udict is not None:
-        from indexer.dictionaries import read_userdict
-
-        read_userdict(udict)  # not UTF-8 or unreadable: a clear error, not jieba's traceback
+        analysis.read_userdict(udict)  # not UTF-8 or unreadable: a clear error, not jieba's traceback
         analysis.load_userdict(udict)
     procs = procs or os.cpu_count() or 1
     report = BuildReport()

@@ -16,10 +16,9 @@ from typing import Any
 
 from whoosh import query as wq
 
-from indexer.dictionaries import IsolatedSegmenter
-from indexer.build import USERDICT_NAME
+from indexer.analysis import IsolatedSegmenter
 from indexer.errors import IndexDamaged
-from indexer.store import IndexStore, column_values, latest_toc, open_index
+from indexer.store import USERDICT_NAME, IndexStore, column_values, latest_toc, open_index
 
 SHOWN = 10  # problems of one kind listed individually; the rest are counted
 

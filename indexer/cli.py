@@ -1,25 +1,20 @@
-"""The `news-search` command line: a thin edge over the indexer and search_service libraries."""
+"""The indexer's commands of `news-search` (rebuild, stats; more in cli_admin).
+
+They are collected on the ``admin`` group; the `news-search` console script is
+search_service.cli.main, which adds them next to the search commands (the service sits above the
+indexer, so the indexer never imports it). NewsSearchError becomes a one-line message there.
+"""
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from indexer.errors import NewsSearchError
 from indexer.source_options import db_source_options
-from indexer.store import DEFAULT_INDEX_DIR, ENV_INDEX_DIR
-
-
-def index_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar=ENV_INDEX_DIR,
-        default=DEFAULT_INDEX_DIR, show_default=True, show_envvar=True,
-        help="Index directory (holds generations and dictionaries).",
-    )(func)
+from indexer.store import index_dir_option as index_dir_option  # noqa: PLC0414 (re-exported)
 
 
 def fail(exc: Exception) -> click.ClickException:
@@ -59,13 +54,12 @@ def print_build_report(report: Any) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="news-search")
-def main() -> None:
-    """news-search: full-text search over Chinese news archives."""
+@click.group()
+def admin() -> None:
+    """The indexer's commands (search_service.cli.main adds each of them to `news-search`)."""
 
 
-@main.command()
+@admin.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=str))
 @index_dir_option
 @click.option("--userdict", type=click.Path(dir_okay=False, exists=True),
@@ -88,27 +82,21 @@ def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, pro
     try:
         report = do_rebuild(list(sources), index_dir, userdict=userdict, procs=procs, wait=wait,
                             progress=progress)
-    except NewsSearchError as exc:
-        progress.done()
-        raise fail(exc) from None
     except KeyboardInterrupt:
-        progress.done()
         raise click.ClickException("interrupted: the new generation was discarded; the live index is unchanged") from None
-    progress.done()
+    finally:
+        progress.done()
     print_build_report(report)
 
 
-@main.command()
+@admin.command()
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(index_dir: Path, as_json: bool) -> None:
     """Documents, channels, date range, generation, size and build time of the live index."""
     from indexer.stats import index_stats
 
-    try:
-        data = index_stats(index_dir)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    data = index_stats(index_dir)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -129,43 +117,13 @@ def stats(index_dir: Path, as_json: bool) -> None:
         click.echo(f"note: {note}")
 
 
-@main.command()
-@index_dir_option
-@click.option("--rebuild", "force", is_flag=True, help="Rebuild the demo index even if it exists.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--no-serve", is_flag=True, help="Build (if needed) and print stats, then exit.")
-def demo(index_dir: Path, force: bool, host: str, port: int, no_serve: bool) -> None:
-    """Build the bundled demo articles into INDEX_DIR (if missing) and serve them."""
+def build_demo(index_dir: Path, force: bool) -> None:
+    """`demo` before serving: build the bundled demo articles into INDEX_DIR (if missing or
+    `force`), then print the stats (search_service.cli's `demo` serves them next)."""
     from indexer.build import rebuild as do_rebuild
     from indexer.demo_data import demo_sources, demo_userdict
     from indexer.store import IndexStore
 
-    store = IndexStore(index_dir)
-    if force or store.current() is None:
-        try:
-            report = do_rebuild(demo_sources(), index_dir, userdict=str(demo_userdict()), procs=1)
-        except NewsSearchError as exc:
-            raise fail(exc) from None
-        print_build_report(report)
-    ctx = click.get_current_context()
-    ctx.invoke(stats, index_dir=index_dir, as_json=False)
-    if not no_serve:
-        serve_cmd = main.get_command(ctx, "serve")
-        if serve_cmd is not None:
-            ctx.invoke(serve_cmd, index_dir=index_dir, host=host, port=port)
-
-
-def _register_optional_commands() -> None:
-    """Commands living in other modules register themselves on `main` when imported."""
-    import importlib
-
-    for module in ("indexer.cli_admin", "indexer.cli_sync", "search_service.cli_search", "search_service.cli_serve"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-_register_optional_commands()
+    if force or IndexStore(index_dir).current() is None:
+        print_build_report(do_rebuild(demo_sources(), index_dir, userdict=str(demo_userdict()), procs=1))
+    click.get_current_context().invoke(stats, index_dir=index_dir, as_json=False)

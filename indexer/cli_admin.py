@@ -1,7 +1,9 @@
-"""Admin commands on `news-search`: update, delete, gc, rollback, check, optimize, check-dict.
+"""Admin commands on `news-search`: update, delete, gc, rollback, check, optimize.
 
-Thin edges over indexer.update, indexer.check and indexer.dictionaries; every failure the admin
-can cause (busy writer, missing index, bad file) becomes a one-line message, not a traceback.
+Thin edges over indexer.update and indexer.check; every failure the admin can cause (busy
+writer, missing index, bad file) becomes a one-line message, not a traceback: NewsSearchError
+in search_service.cli's group, file errors here. (`check-dict` shows query-time rules too, so it
+lives in the service: search_service/cli_dict.py.)
 """
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import Progress, fail, index_dir_option, main
-from indexer.errors import NewsSearchError
+from indexer.cli import Progress, admin, fail, index_dir_option
 from indexer.source_options import db_source_options
 
 wait_option = click.option(
@@ -48,7 +49,7 @@ def _print_update(report: Any) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-@main.command()
+@admin.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=str))
 @index_dir_option
 @click.option("--delete", "delete_ids", multiple=True, metavar="ID", help="Also delete this article (repeatable).")
@@ -71,13 +72,12 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
     try:
         ids = list(delete_ids) + (read_id_file(delete_from) if delete_from else [])
         report = do_update(list(sources), index_dir, wait=wait, procs=procs, progress=progress, delete_ids=ids)
-    except (NewsSearchError, OSError, UnicodeDecodeError) as exc:
-        progress.done()
+    except (OSError, UnicodeDecodeError) as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:
-        progress.done()
         raise click.ClickException("interrupted before the commit: the live index is unchanged") from None
-    progress.done()
+    finally:
+        progress.done()
     _echo_recovered(report.recovered_from)
     _print_update(report)
     click.echo(
@@ -88,7 +88,7 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
         + f" in {report.seconds:.1f}s; {report.generation} now holds {report.documents:,} articles.")
 
 
-@main.command()
+@admin.command()
 @click.argument("ids", nargs=-1, metavar="ID...")
 @index_dir_option
 @click.option("--from-file", "from_file", type=click.Path(dir_okay=False, exists=True),
@@ -104,17 +104,14 @@ def delete(ids: tuple[str, ...], index_dir: Path, from_file: str | None, wait: f
         raise fail(exc) from None
     if not all_ids:
         raise click.UsageError("give article ids to delete, or --from-file FILE")
-    try:
-        report = do_delete(all_ids, index_dir, wait=wait)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    report = do_delete(all_ids, index_dir, wait=wait)
     _echo_recovered(report.recovered_from)
     _print_update(report)
     click.echo(f"deleted {report.deleted:,}, not found {report.not_found:,}; "
                f"{report.generation} now holds {report.documents:,} articles.")
 
 
-@main.command()
+@admin.command()
 @index_dir_option
 @wait_option
 @click.option("--no-keep-previous", is_flag=True, help="Also remove the previous generation (no rollback after).")
@@ -128,11 +125,8 @@ def gc(index_dir: Path, wait: float, no_keep_previous: bool, grace: float | None
     """
     from indexer.update import GRACE_SECONDS, collect_garbage
 
-    try:
-        out = collect_garbage(index_dir, wait=wait, keep_previous=not no_keep_previous,
-                              grace=GRACE_SECONDS if grace is None else grace)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    out = collect_garbage(index_dir, wait=wait, keep_previous=not no_keep_previous,
+                          grace=GRACE_SECONDS if grace is None else grace)
     _echo_recovered(out["recovered_from"])
     click.echo(f"removed {len(out['removed'])} generation(s){': ' + ', '.join(out['removed']) if out['removed'] else ''}; "
                f"freed {_mb(out['freed_bytes'])} of superseded files in the live generation.")
@@ -141,23 +135,20 @@ def gc(index_dir: Path, wait: float, no_keep_previous: bool, grace: float | None
     click.echo(f"live {out['current'] or '(none)'}, previous {out['previous'] or '(none)'}.")
 
 
-@main.command()
+@admin.command()
 @index_dir_option
 @wait_option
 def rollback(index_dir: Path, wait: float) -> None:
     """Make the previous generation live again (and keep the current one as previous)."""
     from indexer.update import rollback as do_rollback
 
-    try:
-        out = do_rollback(index_dir, wait=wait)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    out = do_rollback(index_dir, wait=wait)
     _echo_recovered(out["recovered_from"])
     click.echo(f"live generation is now {out['current']} (built {out['built_at'] or '?'}); "
                f"{out['previous']} is kept as previous: `news-search rollback` again switches back.")
 
 
-@main.command()
+@admin.command()
 @index_dir_option
 @click.option("--sample", type=click.IntRange(0), default=50, show_default=True,
               help="How many articles to look up by their own title.")
@@ -169,10 +160,7 @@ def check(index_dir: Path, sample: int, as_json: bool) -> None:
     """
     from indexer.check import check_index
 
-    try:
-        out = check_index(index_dir, sample=sample)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    out = check_index(index_dir, sample=sample)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -187,47 +175,14 @@ def check(index_dir: Path, sample: int, as_json: bool) -> None:
         click.get_current_context().exit(1)
 
 
-@main.command()
+@admin.command()
 @index_dir_option
 @wait_option
 def optimize(index_dir: Path, wait: float) -> None:
     """Merge the live index's segments into one (fewer segments, faster searches)."""
     from indexer.update import optimize as do_optimize
 
-    try:
-        out = do_optimize(index_dir, wait=wait)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
+    out = do_optimize(index_dir, wait=wait)
     _echo_recovered(out["recovered_from"])
     click.echo(f"{out['generation']}: {out['segments_before']} segment(s), {_mb(out['bytes_before'])} -> "
                f"{out['segments_after']} segment(s), {_mb(out['bytes_after'])} in {out['seconds']:.1f}s.")
-
-
-@main.command("check-dict")
-@click.argument("text")
-@index_dir_option
-@click.option("--userdict", type=click.Path(dir_okay=False, exists=True),
-              help="User dictionary to try (default: INDEX_DIR/userdict.txt).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check_dict(text: str, index_dir: Path, userdict: str | None, as_json: bool) -> None:
-    """Show how TEXT is segmented before and after the user dictionary, and the synonyms and
-    stop words queries would apply (from INDEX_DIR/synonyms.txt and stopwords.txt)."""
-    from indexer.dictionaries import check_segmentation
-
-    try:
-        out = check_segmentation(text, index_dir, userdict)
-    except NewsSearchError as exc:
-        raise fail(exc) from None
-    if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        return
-    click.echo(f"without user dictionary: {' / '.join(out['before'])}")
-    click.echo(f"with {out['userdict'] or '(no user dictionary)'}: {' / '.join(out['after'])}"
-               + ("" if out["changed"] else "   (same)"))
-    click.echo(f"index terms:  {' '.join(out['index_terms'])}")
-    for syn in out["synonyms"]:
-        click.echo(f"synonyms:     {''.join(syn['words'])} = {' | '.join(syn['alternatives'])}")
-    if out["stop_words"]:
-        click.echo(f"stop words:   {' '.join(out['stop_words'])} (dropped from multi-word queries)")
-    for problem in out["problems"]:
-        click.echo(f"warning: {problem}", err=True)

@@ -1,4 +1,7 @@
-"""`news-search sync SOURCE`: apply a CMS database's changes to the live index, once or every N seconds."""
+"""`news-search sync SOURCE`: apply a CMS database's changes to the live index, once or every N seconds.
+
+search_service.cli adds the command to the `news-search` group.
+"""
 from __future__ import annotations
 
 import time
@@ -8,7 +11,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import fail, index_dir_option, main
+from indexer.cli import fail, index_dir_option
 from indexer.cli_admin import UpdateProgress, _echo_recovered, _print_update, wait_option
 from indexer.errors import NewsSearchError
 from indexer.source_options import db_source_options
@@ -22,7 +25,7 @@ def summary(out: Any) -> str:
             f"skipped {up.skipped:,} in {up.seconds:.1f}s; {up.generation} holds {up.documents:,} articles.")
 
 
-@main.command()
+@click.command()
 @click.argument("source")
 @db_source_options
 @index_dir_option

@@ -13,16 +13,39 @@ class NothingIndexed(NewsSearchError):
     pass
 
 
-class IndexMissing(NewsSearchError):
-    pass
+class IndexUnavailable(NewsSearchError):
+    """No live index can be read; the service answers 503 with this code."""
+
+    status = 503
+    code = "index_unavailable"
+
+
+class IndexMissing(IndexUnavailable):
+    """INDEX_DIR has no live generation (nothing built yet)."""
+
+
+class GenerationIncomplete(NewsSearchError):
+    """A generation without its metadata (a build that did not finish) cannot be made live."""
+
+
+class NothingToRollBack(NewsSearchError):
+    """No complete previous generation to make live again."""
+
+
+class SchemaMismatch(NewsSearchError):
+    """The live generation was written with another schema version: rebuild, do not update."""
 
 
 class WriterBusy(NewsSearchError):
     pass
 
 
-class IndexDamaged(IndexMissing):
+class IndexDamaged(IndexUnavailable):
     """The live generation exists but cannot be read (a file missing or corrupt)."""
+
+
+class BadDictionary(NewsSearchError):
+    """A user dictionary that cannot be read as UTF-8 text (names the file and line)."""
 
 
 class DatabaseSourceError(NewsSearchError):

@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
-from datetime import datetime, timezone
 from typing import Any
 
-
-from indexer.build import USERDICT_NAME, file_sha1, find_userdict
-from indexer.store import Generation, IndexStore, column_values, open_index
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None).isoformat()
+from indexer.build import file_sha1, find_userdict
+from indexer.store import USERDICT_NAME, Generation, IndexStore, archive_stats, open_index
 
 
 def _short(sha: str | None) -> str:
@@ -46,26 +39,11 @@ def index_stats(index_dir: str | os.PathLike) -> dict[str, Any]:
     meta = gen.meta()
     ix = open_index(gen)  # damaged: a clear IndexDamaged, not a traceback
     with ix.searcher() as searcher:
-        reader = searcher.reader()
-        live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
-        channels = column_values(reader, "channel")  # not reader.column_reader: see column_values
-        stamps = column_values(reader, "ts")
-        counts = Counter(channels[d] or "" for d in live)
-        known = [stamps[d] for d in live if stamps[d] >= 0]
-        documents = searcher.doc_count()
-        segments = len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1
+        public = archive_stats(store, gen, searcher.reader())
     notes, dictionaries = userdict_notes(store, gen)
     return {
-        "documents": documents,
-        "channels": [{"value": v or None, "count": c}
-                     for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        "date_range": {"from": _iso(min(known)) if known else None, "to": _iso(max(known)) if known else None},
-        "generation": gen.name,
-        "size_bytes": store.size_bytes(gen),
-        "built_at": meta.get("built_at"),
-        "segments": segments,
+        **public,
         "userdict_sha1": meta.get("userdict_sha1"),
         "dictionaries": dictionaries,
-        "previous_generation": dictionaries[1]["generation"] if len(dictionaries) > 1 else None,
         "notes": notes,
     }

@@ -22,24 +22,35 @@ import shutil
 import socket
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import click
 from whoosh import index as whoosh_index
 
-from indexer.errors import IndexDamaged, IndexMissing, WriterBusy
+from indexer.errors import GenerationIncomplete, IndexDamaged, IndexMissing, NothingToRollBack, WriterBusy
 
 ENV_INDEX_DIR = "NEWS_SEARCH_INDEX_DIR"
 DEFAULT_INDEX_DIR = "index_data"
 _GEN_RE = re.compile(r"^gen-(\d{6})$")
-_TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
+TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
 READERS_NAME = "READERS"
 
 
-def resolve_index_dir(value: str | os.PathLike | None = None) -> Path:
-    return Path(value or os.environ.get(ENV_INDEX_DIR) or DEFAULT_INDEX_DIR)
+def index_dir_option(func: Any) -> Any:
+    """The --index-dir option (or NEWS_SEARCH_INDEX_DIR) of every command that reads or writes an index."""
+    return click.option(
+        "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar=ENV_INDEX_DIR,
+        default=DEFAULT_INDEX_DIR, show_default=True, show_envvar=True,
+        help="Index directory (holds generations and dictionaries).",
+    )(func)
+
+
+# The admin's jieba user dictionary in INDEX_DIR; each generation keeps the copy it was built with.
+USERDICT_NAME = "userdict.txt"
 
 
 @dataclass
@@ -143,7 +154,7 @@ class IndexStore:
     def switch_to(self, gen: Generation) -> None:
         """Make `gen` live. Readers see either the old or the new pointer, never a mix."""
         if not gen.is_complete():
-            raise IndexMissing(f"generation {gen.name} is incomplete and cannot be made live")
+            raise GenerationIncomplete(f"generation {gen.name} is incomplete and cannot be made live")
         old = self.current()
         if old is not None and old.name != gen.name:
             _write_atomic(self.root / "PREVIOUS", old.name + "\n")
@@ -179,7 +190,7 @@ class IndexStore:
         """Swap CURRENT and PREVIOUS; returns (now live, now previous). Hold the writer lock."""
         cur, prev = self.require_current(), self.previous()
         if prev is None or prev.name == cur.name or not prev.is_complete():
-            raise IndexMissing(
+            raise NothingToRollBack(
                 f"nothing to roll back to in {self.root}: there is no complete previous generation "
                 f"(the live one is {cur.name}); a rollback target exists after the next rebuild"
             )
@@ -223,7 +234,7 @@ def latest_toc(path: Path) -> int | None:
     except OSError:
         return None
     # Numeric, not lexical: _MAIN_10.toc is newer than _MAIN_9.toc (old TOCs may linger briefly).
-    tocs = [int(m.group(1)) for m in map(_TOC_RE.match, names) if m]
+    tocs = [int(m.group(1)) for m in map(TOC_RE.match, names) if m]
     return max(tocs) if tocs else None
 
 
@@ -239,6 +250,32 @@ def column_values(reader: Any, name: str) -> list[Any]:
     for leaf, _offset in reader.leaf_readers():
         out.extend(leaf.column_reader(name))
     return out
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def archive_stats(store: IndexStore, gen: Generation, reader: Any) -> dict[str, Any]:
+    """What the archive in `gen` holds, safe to publish (/api/stats): no server paths; `stats`
+    adds the admin's dictionary rows and notes."""
+    live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+    channels = column_values(reader, "channel")  # not reader.column_reader: see column_values
+    stamps = column_values(reader, "ts")
+    counts = Counter(channels[d] or "" for d in live)
+    known = [stamps[d] for d in live if stamps[d] >= 0]
+    previous = store.previous()
+    return {
+        "documents": len(live),
+        "channels": [{"value": v or None, "count": c}
+                     for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "date_range": {"from": _iso(min(known)) if known else None, "to": _iso(max(known)) if known else None},
+        "generation": gen.name,
+        "size_bytes": store.size_bytes(gen),
+        "built_at": gen.meta().get("built_at"),
+        "segments": len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1,
+        "previous_generation": previous.name if previous is not None else None,
+    }
 
 
 def pin_generation(gen: Generation) -> int | None:

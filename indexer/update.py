@@ -24,16 +24,15 @@ from whoosh.index import TOC, LockError
 from whoosh.writing import SegmentWriter
 
 from indexer import analysis, ingest
-from indexer.build import USERDICT_NAME, analysed_documents, file_sha1, find_userdict
+from indexer.build import analysed_documents, file_sha1, find_userdict
 from indexer.enrich import content_hash
-from indexer.errors import IndexDamaged, IndexMissing, WriterBusy
+from indexer.errors import IndexDamaged, SchemaMismatch, WriterBusy
 from indexer.model import Article, Problem
 from indexer.schema import SCHEMA_VERSION
-from indexer.store import Generation, IndexStore, latest_toc, open_index
+from indexer.store import TOC_RE, USERDICT_NAME, Generation, IndexStore, latest_toc, open_index
 
 GRACE_SECONDS = 60.0
 INDEX_NAME = "MAIN"
-_TOC_RE = re.compile(r"^_MAIN_(\d+)\.toc$")
 _SEGMENT_RE = re.compile(r"^(MAIN_[0-9a-z]+)\.")
 
 
@@ -100,7 +99,7 @@ def clean_superseded(path: Path, grace: float = GRACE_SECONDS) -> int:
     latest = TOC._latest_generation(storage, INDEX_NAME)
     keep_tocs = {latest}
     for name in names:
-        m = _TOC_RE.match(name)
+        m = TOC_RE.match(name)
         if m and now - os.stat(path / name).st_mtime < grace:
             keep_tocs.add(int(m.group(1)))
     referenced: set[str] = set()
@@ -112,7 +111,7 @@ def clean_superseded(path: Path, grace: float = GRACE_SECONDS) -> int:
     freed = 0
     for name in names:
         target = path / name
-        toc = _TOC_RE.match(name)
+        toc = TOC_RE.match(name)
         seg = _SEGMENT_RE.match(name)
         stale = ((toc is not None and int(toc.group(1)) not in keep_tocs)
                  or (toc is None and name.startswith(f"_{INDEX_NAME}_") and ".toc." in name)  # temp TOC
@@ -149,7 +148,7 @@ def _live_generation(store: IndexStore, report: UpdateReport | None = None) -> G
     gen = store.require_current()
     meta = gen.meta()
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise IndexMissing(
+        raise SchemaMismatch(
             f"the live generation {gen.name} was built with schema version {meta.get('schema_version')}, "
             f"this version writes {SCHEMA_VERSION}: run `news-search rebuild` instead of updating it"
         )

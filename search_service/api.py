@@ -11,17 +11,14 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
-from indexer.errors import IndexMissing
+from indexer.errors import IndexUnavailable
 from search_service import core
 from search_service.errors import SearchError
 from search_service.params import parse_search_params
+from search_service.services import search_index, services
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
-
-
-def index():
-    return current_app.extensions["news_search"]
 
 
 def error_response(status: int, code: str, message: str, **extra: Any):
@@ -34,10 +31,8 @@ def error_response(status: int, code: str, message: str, **extra: Any):
 def run_search(args: Any) -> dict[str, Any]:
     """Validate and search; shared with the HTML page and the feed."""
     params = parse_search_params(args)
-    result = core.search(index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
-    hook = current_app.extensions.get("news_search_after_search")
-    if hook is not None:
-        hook(params, result)
+    result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    services().searched(params, result)
     return result
 
 
@@ -48,7 +43,7 @@ def api_search():
 
 @bp.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    return jsonify({"ok": True, "article": core.get_article(index(), article_id)})
+    return jsonify({"ok": True, "article": core.get_article(search_index(), article_id)})
 
 
 PUBLIC_STATS = ("documents", "channels", "date_range", "generation", "size_bytes", "built_at", "segments",
@@ -57,17 +52,15 @@ PUBLIC_STATS = ("documents", "channels", "date_range", "generation", "size_bytes
 
 @bp.get("/api/stats")
 def api_stats():
-    from indexer.stats import index_stats
-
-    data = index_stats(index().store.root)
-    # Public: what the archive holds. Dictionary paths and admin notes name files on the server,
-    # so they stay with `news-search stats`.
+    # Public: what the archive holds, from the open snapshot (cached per index state). Dictionary
+    # paths and admin notes name files on the server, so they stay with `news-search stats`.
+    data = core.public_stats(search_index())
     return jsonify({"ok": True, **{k: v for k, v in data.items() if k in PUBLIC_STATS}})
 
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify({"ok": True, **core.index_info(index())})
+    return jsonify({"ok": True, **core.index_info(search_index())})
 
 
 @bp.get("/api/openapi.json")
@@ -99,11 +92,11 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(exc.status, exc.code, exc.message, **extra)
         return _html_error(exc.status, exc.message)
 
-    @app.errorhandler(IndexMissing)
-    def index_missing(exc: IndexMissing):
+    @app.errorhandler(IndexUnavailable)
+    def index_unavailable(exc: IndexUnavailable):
         if _wants_json():
-            return error_response(503, "index_unavailable", str(exc))
-        return _html_error(503, str(exc))
+            return error_response(exc.status, exc.code, str(exc))
+        return _html_error(exc.status, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -128,9 +121,4 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _html_error(status: int, message: str):
-    handler = current_app.extensions.get("news_search_html_error")
-    if handler is not None:
-        return handler(status, message)
-    from html import escape
-
-    return f"<!doctype html><meta charset=utf-8><title>{status}</title><p>{escape(message)}</p>", status
+    return services().html_error(status, message)

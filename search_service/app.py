@@ -1,21 +1,21 @@
 """Flask app factory: config layered defaults -> environment -> test config.
 
 The index is opened once per app (``SearchIndex``); each request asks it for the current snapshot,
-so a new generation or commit is picked up without a restart.
+so a new generation or commit is picked up without a restart. Every blueprint and extension is
+registered here, by name: what the app serves is read off this one function.
 """
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
 from flask import Flask, Response
 
 from indexer.store import DEFAULT_INDEX_DIR
+from search_service import api, core, editors, limits, pages, suggest_api
 from search_service.index import SearchIndex
-
-# Blueprints of other modules, registered when present (page, suggest, editors' tools...).
-OPTIONAL_BLUEPRINTS = ("search_service.pages", "search_service.suggest", "search_service.editors")
+from search_service.services import EXTENSION_KEY, Services
+from search_service.services import search_index as search_index  # noqa: PLC0414 (re-exported)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,24 +35,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["news_search"] = SearchIndex(
-        os.fspath(app.config["INDEX_DIR"]), check_interval=float(app.config["INDEX_CHECK_INTERVAL"]))
+    shared = Services(SearchIndex(os.fspath(app.config["INDEX_DIR"]),
+                                  check_interval=float(app.config["INDEX_CHECK_INTERVAL"]), warm=core.warm))
+    app.extensions[EXTENSION_KEY] = shared
 
-    from search_service import api
-
-    app.register_blueprint(api.bp)
-    api.register_error_handlers(app)
-    from search_service import limits
-
-    limits.init_app(app)  # rate limiting, request size caps (limits.py)
-    for name in OPTIONAL_BLUEPRINTS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.init_app(app)
+    app.register_blueprint(api.bp)        # /api/search, /api/articles, /api/stats, /healthz
+    api.register_error_handlers(app)      # JSON envelope under /api/, shared.html_error elsewhere
+    limits.init_app(app)                  # rate limiting, request size caps
+    pages.init_app(app)                   # /, /search, feeds
+    shared.html_error = pages.html_error
+    suggest_api.init_app(app)             # /api/suggest, /api/hot
+    shared.query_log = suggest_api.open_query_log(app)
+    if shared.query_log is not None:
+        shared.after_search.append(suggest_api.count_query(shared.query_log))
+    editors.init_app(app)                 # related coverage, /help
 
     @app.after_request
     def security_headers(resp: Response) -> Response:
@@ -67,6 +63,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     return app
 
-
-def search_index(app: Flask) -> SearchIndex:
-    return app.extensions["news_search"]

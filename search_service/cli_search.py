@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
-from indexer.cli import index_dir_option, main
-from indexer.errors import NewsSearchError
+from indexer.store import index_dir_option
 from search_service.errors import BadParameter, SearchError
 
 FORMATS = ("table", "json", "csv")
@@ -72,7 +71,8 @@ def fit(text: str, width: int, pad: bool = True) -> str:
 # -- running the core -------------------------------------------------------------------------
 
 def run(action: Callable[[], T]) -> T:
-    """Call the library; its narrow errors become click errors (exit status 1, no traceback)."""
+    """Call the search core; its errors become click errors naming the CLI's option (exit status 1,
+    no traceback). The indexer's NewsSearchError (no index...) is mapped by search_service.cli."""
     try:
         return action()
     except BadParameter as exc:
@@ -80,8 +80,6 @@ def run(action: Callable[[], T]) -> T:
         raise click.ClickException(f"invalid {option}: {exc.message}") from None
     except SearchError as exc:
         raise click.ClickException(exc.message) from None
-    except NewsSearchError as exc:  # IndexMissing and friends
-        raise click.ClickException(str(exc)) from None
 
 
 def search_pages(index: Any, args: dict[str, list[str]], limit: int, page: int) -> dict[str, Any]:
@@ -175,7 +173,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
                              help="table: readable; json: JSON Lines, one hit per line; csv: header + rows.")
 
 
-@main.command()
+@click.command()
 @click.argument("query")
 @click.option("--channel", multiple=True, help="Only these channels (repeatable: any of them).")
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after this day.")
@@ -188,10 +186,12 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 @click.option("--page", type=int, default=1, show_default=True, help="Page of --limit hits.")
 @format_option
 @click.option("--no-collapse", is_flag=True, help="Show reprints of one story as separate hits.")
+@click.option("--no-relax", is_flag=True,
+              help="Require every word, even question words and when that finds nothing.")
 @index_dir_option
 def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to: str | None,
            author: str | None, source: str | None, sort: str, limit: int, page: int, fmt: str,
-           no_collapse: bool, index_dir: Path) -> None:
+           no_collapse: bool, no_relax: bool, index_dir: Path) -> None:
     """Search the archive for QUERY (same syntax and ranking as the web search; see README).
 
     \b
@@ -204,7 +204,8 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
     if page < 1:
         raise click.ClickException(f"invalid --page: must be >= 1, got {page}")
     args: dict[str, list[str]] = {"q": [query], "channel": list(channel), "sort": [sort],
-                                  "collapse": ["false" if no_collapse else "true"]}
+                                  "collapse": ["false" if no_collapse else "true"],
+                                  "relax": ["false" if no_relax else "true"]}
     for name, value in (("from", date_from), ("to", date_to), ("author", author), ("source", source)):
         if value is not None:
             args[name] = [value]
@@ -220,10 +221,12 @@ def search(query: str, channel: tuple[str, ...], date_from: str | None, date_to:
         extra = f" in {articles:,} articles" if articles != result["total"] else ""
         summary = (f"{result['total']:,} results{extra} for {query!r}, sorted by {result['query']['sort']}; "
                    f"showing {first:,}-{first + len(hits) - 1:,}.")
+    if result.get("relaxed") and result["relaxed"]["dropped"]:
+        summary += f" Not required: {' '.join(result['relaxed']['dropped'])} (--no-relax requires every word)."
     emit(fmt, hits, summary, first)
 
 
-@main.command()
+@click.command()
 @click.argument("article_id")
 @click.option("--limit", type=int, default=10, show_default=True, help="Related articles to show (1..50).")
 @format_option

@@ -12,13 +12,15 @@ from urllib.parse import urlsplit
 
 from search_service import deadline
 from search_service import facets as facet_mod
+from search_service.engine import Engine, WhooshEngine, engine_for
 from search_service.errors import NotFound
-from search_service.highlight import glue_spans, highlight_title, page_spans, posting_spans, snippet, substring_spans
+from search_service.highlight import glue_spans, highlight_title, posting_spans, snippet, substring_spans
 from search_service.index import SearchIndex, Snapshot
-from search_service.match import Plan, plan
+from search_service.match import Plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
-from search_service.scoring import order
+from search_service.scoring import field_lengths, freshness, order
+from search_service.suggest import SUGGEST_BELOW, did_you_mean
 
 
 def web_url(url: str | None) -> str | None:
@@ -33,22 +35,34 @@ def web_url(url: str | None) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def rank(snap: Snapshot, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
-    """Matched docs in result order: BM25F x contiguity x freshness, or by date (scoring.py)."""
-    ordered, scores = order(snap, docs, sort, p.terms, p.contiguous)
-    if scores is None:
-        return [(d, None) for d in ordered.tolist()]
-    return list(zip(ordered.tolist(), scores.tolist()))
+def warm(snap: Snapshot) -> None:
+    """Precompute what every search needs: live docs, columns, field lengths, fresh scores
+    (SearchIndex runs this in a background thread for each new snapshot)."""
+    try:
+        snap.live_docs, snap.channel, snap.year, snap.month, snap.folded  # noqa: B018
+        field_lengths(snap, "title")
+        field_lengths(snap, "body")
+        freshness(snap)
+        # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
+        # suggestion after a new generation or commit should not pay for it.
+        from search_service.suggest import suggest_data
+
+        suggest_data(snap)
+    except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
+        pass
 
 
 def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
-               spans: dict[str, list[tuple[int, int]]] | None = None) -> dict[str, Any]:
-    """One hit as plain data; `spans` are the page's preloaded posting spans (see render_hits)."""
-    fields = snap.stored(docnum)
-    searcher = snap.searcher()
+               spans: dict[str, list[tuple[int, int]]] | None = None,
+               fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One hit as plain data; `spans` and `fields` are the page's, fetched in one batch by
+    render_hits (the engine's highlight_spans and stored)."""
+    if fields is None:
+        fields = snap.stored(docnum)
     title = fields.get("title", "")
     body = fields.get("body", "")
     if spans is None:
+        searcher = snap.searcher()
         spans = {f: posting_spans(searcher, f, docnum, p.words) for f in ("title", "body")}
         spans.update({f + "_glue": posting_spans(searcher, f, docnum, p.glue) for f in ("title", "body")})
     title_spans = glue_spans(spans["title"] + substring_spans(title, p.strings), spans.get("title_glue", []))
@@ -68,13 +82,13 @@ def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
     }
 
 
-def render_hits(snap: Snapshot, p: Plan, entries: list[tuple[int, float | None]]) -> list[dict[str, Any]]:
-    """Render a page of hits, reading each term's postings once for the whole page."""
+def render_hits(engine: Engine, snap: Snapshot, p: Plan, entries: list[tuple[int, float | None]]) -> list[dict[str, Any]]:
+    """Render a page of hits: one batch of stored fields and one of highlight spans for the page."""
     docnums = [d for d, _ in entries]
-    searcher = snap.searcher()
-    by_field = {f: page_spans(searcher, f, docnums, p.words) for f in ("title", "body")}
-    by_field.update({f + "_glue": page_spans(searcher, f, docnums, p.glue) for f in ("title", "body")})
-    return [render_hit(snap, p, d, score, {f: by_field[f][d] for f in by_field}) for d, score in entries]
+    by_field = engine.highlight_spans(p, docnums)
+    fields = engine.stored(docnums)
+    return [render_hit(snap, p, d, score, {f: by_field[f][d] for f in by_field}, stored)
+            for (d, score), stored in zip(entries, fields)]
 
 
 def collapse_reprints(snap: Snapshot, ranked: list[tuple[int, float | None]]) -> list[tuple[int, float | None, list[int]]]:
@@ -122,7 +136,7 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     key = params.cache_key()
 
     def run() -> dict[str, Any]:
-        result = _search(snap, params)
+        result = _search(WhooshEngine(snap, index.store), snap, params)
         if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
             raise deadline.Partial(result)
         return result
@@ -141,12 +155,26 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     return out
 
 
-def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
+def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, Any]:
+    """One search through the Engine seam (engine.py); `snap` is still used for what the Engine
+    does not cover yet: reprint groups and did-you-mean (see docs/architecture.md)."""
     node = parse_query(params.q)
-    p = plan(snap, node)
-    sets = facet_mod.filter_sets(snap, params)
-    docs = facet_mod.apply(p.docs, sets)
-    ranked = rank(snap, p, docs, params.sort)
+    suggestion: list[dict[str, Any] | None] = []
+
+    def suggest(strict_total: int) -> dict[str, Any] | None:
+        """Did-you-mean for a query finding little (not when out of time), computed once."""
+        if not suggestion:
+            found = None
+            if strict_total < SUGGEST_BELOW and not deadline.timed_out():
+                found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+            suggestion.append(found)
+        return suggestion[0]
+
+    # When nothing matches every word, a spelling correction that finds results is offered
+    # rather than results missing some of the words typed.
+    p = engine.match(node, params, may_drop_words=lambda: suggest(0) is None)
+    docs, sets = engine.filter(p.docs, params)
+    ranked = engine.rank(p, docs, params.sort)
     start = (params.page - 1) * params.per_page
     stop = start + params.per_page
     if params.collapse:
@@ -154,10 +182,14 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     else:
         entries, total = [(d, s, []) for d, s in ranked[:stop]], len(docs)
     page_entries = entries[start:stop]
-    hits = render_hits(snap, p, [(d, score) for d, score, _ in page_entries])
+    hits = render_hits(engine, snap, p, [(d, score) for d, score, _ in page_entries])
+    # The reprints' ids of the whole page in one batch, not one engine call per hit.
+    reprint_ids = iter([f.get("id") for f in engine.stored([d for _, _, others in page_entries for d in others])])
     for hit, (_docnum, _score, others) in zip(hits, page_entries):
         hit["duplicates"] = len(others)
-        hit["duplicate_ids"] = [snap.stored(d).get("id") for d in others]
+        hit["duplicate_ids"] = [next(reprint_ids) for _ in others]
+        if p.relaxed is not None:
+            hit["missing"] = p.relaxed.missing(_docnum)
     result: dict[str, Any] = {
         "ok": True,
         "query": params.as_dict(),
@@ -167,17 +199,15 @@ def _search(snap: Snapshot, params: SearchParams) -> dict[str, Any]:
         "per_page": params.per_page,
         "pages": max(1, math.ceil(total / params.per_page)),
         "hits": hits,
-        "facets": facet_mod.facet_counts(snap, p.docs, sets, params),
+        "facets": engine.facet_counts(p, sets, params),
         "suggestion": None,
-        "generation": snap.gen.name,
+        "relaxed": p.relaxed.as_dict() if p.relaxed is not None else None,
+        "generation": engine.generation(),
     }
     if params.facet_interval:
-        result["histogram"] = facet_mod.histogram(snap, docs, params.facet_interval)
-    from search_service.suggest import SUGGEST_BELOW, did_you_mean
-
-    # Little or nothing found: offer a corrected query that finds more (not when out of time).
-    if total < SUGGEST_BELOW and not deadline.timed_out():
-        result["suggestion"] = did_you_mean(snap, params.q, total, lambda q: count_results(snap, q, params))
+        result["histogram"] = engine.histogram(docs, params.facet_interval)
+    # (When words were dropped, suggest(0) already ran and found no correction.)
+    result["suggestion"] = suggest(total)
     return result
 
 
@@ -212,6 +242,11 @@ def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
         "tags": [t for t in (fields.get("tags") or "").split(",") if t],
         "keywords": (fields.get("keywords") or "").split(),
     }
+
+
+def public_stats(index: SearchIndex) -> dict[str, Any]:
+    """What the archive holds, from the open snapshot (Engine.stats, cached per snapshot)."""
+    return engine_for(index).stats()
 
 
 def index_info(index: SearchIndex) -> dict[str, Any]:

@@ -5,17 +5,17 @@ NotFound / BadParameter and turned into the API's error envelope by api.register
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 
 from search_service.related import MAX_LIMIT, related_from_args
+from search_service.services import search_index
 
 bp = Blueprint("editors", __name__, template_folder="templates")
 
 
 @bp.get("/api/articles/<path:article_id>/related")
 def api_related(article_id: str):
-    index = current_app.extensions["news_search"]
-    return jsonify(related_from_args(index, article_id, request.args.to_dict(flat=False)))
+    return jsonify(related_from_args(search_index(), article_id, request.args.to_dict(flat=False)))
 
 
 @bp.get("/help")

@@ -27,8 +27,3 @@ class BadParameter(SearchError):
 class NotFound(SearchError):
     status = 404
     code = "not_found"
-
-
-class IndexUnavailable(SearchError):
-    status = 503
-    code = "index_unavailable"

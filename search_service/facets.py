@@ -14,7 +14,7 @@ import numpy as np
 from indexer.analysis import fold_text
 from search_service.index import Snapshot
 from search_service.match import channel_docs, field_phrase_docs
-from search_service.params import SearchParams
+from search_service.params import SearchParams, month_last_day
 
 
 def _day_ts(day: str, end: bool) -> int:
@@ -68,16 +68,10 @@ def _selected_years(params: SearchParams) -> set[str]:
 def _selected_months(params: SearchParams) -> set[str]:
     if params.date_from and params.date_to and params.date_from[:7] == params.date_to[:7] \
             and params.date_from[8:] == "01":
-        last = _month_last_day(params.date_from[:7])
+        last = month_last_day(params.date_from[:7])
         if params.date_to == last:
             return {params.date_from[:7]}
     return set()
-
-
-def _month_last_day(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1).isoformat()
 
 
 def _codes(snap: Snapshot, column: str) -> tuple[np.ndarray, list[Any]]:

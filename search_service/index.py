@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,9 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from indexer import analysis
-from indexer.build import USERDICT_NAME
-from indexer.dictionaries import query_files_stamp
 from indexer.errors import IndexDamaged
-from indexer.store import Generation, IndexStore, column_values, open_index, pin_generation
+from indexer.store import USERDICT_NAME, Generation, IndexStore, column_values, open_index, pin_generation
+from search_service.synonyms import query_files_stamp
 
 
 class LRU(OrderedDict):
@@ -48,9 +47,10 @@ class LRU(OrderedDict):
 class Snapshot:
     """One immutable state of the index (a generation at one commit) and its caches."""
 
-    def __init__(self, gen: Generation, marker: str) -> None:
+    def __init__(self, gen: Generation, marker: str, index_dir: Path) -> None:
         self.gen = gen
         self.marker = marker
+        self.index_dir = index_dir  # the store's root: where the query-time dictionaries live
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
@@ -130,23 +130,6 @@ class Snapshot:
         known = [self.ts[d] for d in self.live_docs if self.ts[d] >= 0]
         return max(known) if known else 0
 
-    def warm(self) -> None:
-        """Precompute what every search needs: live docs, columns, field lengths, fresh scores."""
-        try:
-            from search_service.scoring import field_lengths, freshness
-
-            self.live_docs, self.channel, self.year, self.month, self.folded  # noqa: B018
-            field_lengths(self, "title")
-            field_lengths(self, "body")
-            freshness(self)
-            # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
-            # suggestion after a new generation or commit should not pay for it.
-            from search_service.suggest import suggest_data
-
-            suggest_data(self)
-        except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
-            pass
-
     def cached(self, name: Hashable, make: Any) -> Any:
         # Built values are only ever added, so a hit needs no lock; a build locks its own key only:
         # one slow builder (seconds on a large corpus) must not hold up every other request.
@@ -169,9 +152,13 @@ class SearchIndex:
     """Opened once per process; hands out the current Snapshot, checking for changes at most
     every ``check_interval`` seconds so the hot path stays cheap."""
 
-    def __init__(self, index_dir: str | os.PathLike, check_interval: float = 0.5) -> None:
+    def __init__(self, index_dir: str | os.PathLike, check_interval: float = 0.5,
+                 warm: Callable[[Snapshot], None] | None = None) -> None:
         self.store = IndexStore(Path(index_dir))
         self.check_interval = check_interval
+        # Called in a background thread on each new snapshot (core.warm for a server): the layers
+        # above know what every search needs precomputed; this module does not import them.
+        self.warm = warm
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -189,10 +176,11 @@ class SearchIndex:
             if self._snapshot is None or marker != self._snapshot.marker:
                 gen = self.store.require_current()
                 try:
-                    self._snapshot = Snapshot(gen, marker)
+                    self._snapshot = Snapshot(gen, marker, self.store.root)
                     # Build the per-snapshot arrays off the request path (requests that need them
                     # first simply compute them too).
-                    threading.Thread(target=self._snapshot.warm, daemon=True).start()
+                    if self.warm is not None:
+                        threading.Thread(target=self.warm, args=(self._snapshot,), daemon=True).start()
                 except (OSError, whoosh_index.IndexError, IndexDamaged):
                     # Caught mid-switch (e.g. a generation removed under us): keep answering from
                     # the snapshot we have and look again on the next request.

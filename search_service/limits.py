@@ -30,6 +30,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge, RequestURITooLarge
 
+from search_service.api import error_response
+
 # q (200 characters) and 20 channel values of 50, percent-encoded UTF-8, fit well below this.
 DEFAULT_MAX_QUERY_STRING = 16 * 1024
 EXEMPT_PATHS = ("/healthz",)
@@ -48,7 +50,6 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_APPLICATION", app.config.get("RATELIMIT_DEFAULT"))
     limiter = Limiter(get_remote_address, app=app, default_limits_exempt_when=_exempt,
                       application_limits_exempt_when=_exempt)
-    app.extensions["news_search_limiter"] = limiter
 
     @app.before_request
     def _request_size_caps() -> None:
@@ -65,8 +66,6 @@ def init_app(app: Flask) -> Limiter:
     def _rate_limited(exc: RateLimitExceeded) -> Response | tuple[str, int, dict[str, str]]:
         # More specific than api.py's HTTPException handler, so Flask picks this one for 429.
         if request.path.startswith("/api/"):
-            from search_service.api import error_response
-
             return error_response(429, "rate_limited",
                                   f"too many requests from your address (limit: {exc.description}): "
                                   "retry after the number of seconds in the Retry-After header")

@@ -6,40 +6,47 @@ logic, exact substrings and exclusions are exact; Whoosh's BM25F then only ranks
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from indexer.analysis import fold_text, words
+from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
 from search_service import deadline
 from search_service.index import Snapshot
+from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
+from search_service.relax import FILLER_WORDS, Relaxation, Unit, relax, relaxable
 from search_service.synonyms import extra_stop_words, units as synonym_units
 
-# Function words that add nothing to an AND of words; dropped only from multi-word unquoted
-# queries (a phrase or a quoted string keeps them, so they never break phrases).
-STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 也 都 就 而 之 其 等 对 将 把 被 从 向 于 为 以 这 那 有 个 着 过 吗 呢 吧 啊".split())
 TEXT_FIELDS = ("title", "body")
 _LETTER_DIGIT_RUNS = re.compile(r"[a-z]+|[0-9]+")
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
+
+
+def named_years(ws: list[str]) -> set[int]:
+    """Years a query names, as `2024年` or a bare `2024` beside other words: news readers mean
+    coverage from that year (the words still match as typed)."""
+    return {int(w) for i, w in enumerate(ws) if _YEAR.fullmatch(w)
+            and (len(ws) > 1 or (i + 1 < len(ws) and ws[i + 1] == "年"))}
 
 
 @dataclass
 class Plan:
     docs: frozenset[int]
-    scoring: wq.Query | None = None                   # the same ranking terms as a Whoosh query
     words: set[str] = field(default_factory=set)      # whole words, marked from stored offsets
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
     contiguous: list[str] = field(default_factory=list)         # multi-word queries as one string
     glue: set[str] = field(default_factory=set)       # single-character words, marked next to a mark
+    near: list[str] = field(default_factory=list)     # the query's words in order, for proximity
+    relaxed: Relaxation | None = None                 # what was not required (relax.py), if anything
+    years: set[int] = field(default_factory=set)      # years the query names (2024年): ranked up
 
 
 def query_words(text: str, drop_stop: bool, extra_stop: frozenset[str] = frozenset()) -> list[str]:
     ws = words(text)
-    if drop_stop and len(ws) > 1:
-        kept = [w for w in ws if w not in STOP_WORDS and w not in extra_stop]
-        ws = kept or ws
-    return ws
+    return drop_stop_words(ws, extra_stop) if drop_stop else ws
 
 
 def normalise_needle(text: str) -> str:
@@ -48,8 +55,6 @@ def normalise_needle(text: str) -> str:
 
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
-        from search_service.scoring import postings
-
         found: set[int] = set()
         for f in fields:
             found.update(postings(snap, f, word)[0].tolist())
@@ -220,7 +225,9 @@ def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[t
         return []
     if leaf.field in ("author", "source"):
         return [(leaf.field, w) for w in words(leaf.text)]
-    fields = ("title",) if leaf.field == "title" else TEXT_FIELDS
+    # Unfielded words also rank by the article's keywords (its TF-IDF words, indexer/enrich.py):
+    # an article about a word beats one that mentions it as often in passing.
+    fields = ("title",) if leaf.field == "title" else TEXT_FIELDS + ("keywords",)
     if isinstance(leaf, Words) and snap is not None:
         ws = _expanded(snap, _leaf_words(snap, leaf.text))
     else:
@@ -228,26 +235,57 @@ def _scoring_parts(leaf: Words | Quoted, snap: Snapshot | None = None) -> list[t
     return [(f, w) for w in dict.fromkeys(ws) for f in fields]
 
 
-def plan(snap: Snapshot, node: Node) -> Plan:
+def relaxation(snap: Snapshot, node: Node, strict: frozenset[int],
+               restrict: Callable[[frozenset[int]], frozenset[int]] | None = None,
+               may_drop_words: Callable[[], bool] = lambda: True) -> Relaxation | None:
+    """Filler words not required, and content words relaxed when nothing matches (relax.py);
+    counts are taken after `restrict`, the request's filters."""
+    leaves, fixed = relaxable(node)
+    if not leaves:
+        return None
+    units = []
+    for leaf in leaves:
+        for unit in synonym_units(snap, _leaf_words(snap, leaf.text)):
+            label = "".join(unit[0])
+            words = list(dict.fromkeys(w for alt in unit for w in alt))
+            units.append(Unit(label, _unit_set(snap, unit, False), words, label in FILLER_WORDS))
+    base = evaluate(snap, And(fixed)) if fixed else snap.live_docs
+    size = (lambda docs: len(restrict(docs))) if restrict is not None else len
+    return relax(units, base, strict, lambda w: _word_set(snap, w, False), may_drop_words, size)
+
+
+def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
+         restrict: Callable[[frozenset[int]], frozenset[int]] | None = None,
+         may_drop_words: Callable[[], bool] = lambda: True) -> Plan:
+    """What matches `node` and how it ranks and marks; with `allow_relax`, filler words are not
+    required and a query finding nothing (after `restrict`) requires fewer words (relax.py)."""
     node = without_stop_terms(snap, node)
     docs = evaluate(snap, node)
+    relaxed = relaxation(snap, node, docs, restrict, may_drop_words) if allow_relax else None
+    if relaxed is not None:
+        docs = relaxed.docs
     terms: list[tuple[str, str]] = []
     contiguous: list[str] = []
     marks: set[str] = set()
     strings: set[str] = set()
     glue: set[str] = set()
+    near: list[str] = []
+    years: set[int] = set()
     for leaf in positive_leaves(node):
         terms += _scoring_parts(leaf, snap)
         if leaf.field in ("channel", "author", "source"):
             continue
         if isinstance(leaf, Quoted):
             strings.add(normalise_needle(leaf.text))
+            near.append(normalise_needle(leaf.text))
             continue
         ws = _leaf_words(snap, leaf.text)
+        near += ws
+        years |= named_years(ws)
         if not ws:  # punctuation only: matched (and marked) as a substring, see leaf_docs
             strings.add(normalise_needle(leaf.text))
         if len(ws) > 1:
-            # Contiguous occurrences of the whole query rank above scattered words, and are marked.
+            # The whole query as one string is marked as one.
             whole = normalise_needle("".join(leaf.text.split()))
             contiguous.append(whole)
             strings.add(whole)
@@ -262,6 +300,15 @@ def plan(snap: Snapshot, node: Node) -> Plan:
                 glue.add(w)
             if spaced := spaced_variant(w):  # `iPhone 15` for iphone15: one mark
                 strings.add(spaced)
-    scoring = wq.Or([wq.Term(f, w) for f, w in terms]) if terms else None
-    return Plan(docs=docs, scoring=scoring, words=marks, strings=strings, terms=terms, contiguous=contiguous,
-                glue=glue)
+    if relaxed is not None:
+        # Dropped fillers neither rank nor mark; parts of a backed-off word do both.
+        fillers = {u for u in relaxed.dropped if u in FILLER_WORDS}
+        terms = [(f, w) for f, w in terms if w not in fillers]
+        near = [w for w in near if w not in fillers]
+        for parts in relaxed.backed_off.values():
+            terms += [(f, w) for w in parts for f in TEXT_FIELDS]
+            glue.update(w for w in parts if len(w) == 1)
+            marks.update(w for w in parts if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w))
+            strings.update(w for w in parts if len(w) > 1 and not term_docs(snap, TEXT_FIELDS, w))
+    return Plan(docs=docs, words=marks, strings=strings, terms=terms, contiguous=contiguous,
+                glue=glue, near=near, relaxed=relaxed, years=years)

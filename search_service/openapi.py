@@ -41,6 +41,9 @@ SEARCH_PARAMS = [
            f"1-based page; page * per_page must be at most {MAX_RESULT_WINDOW}"),
     _param("per_page", _or_blank({"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}), "Hits per page (default 10)"),
     _param("collapse", _or_blank({"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]}), "Fold reprints of one story into one hit (default true)"),
+    _param("relax", _or_blank({"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]}),
+           "Question and filler words are not required, and when all other words together find nothing, "
+           "fewer of them are (default true; false: every word required)"),
     _param("facet_interval", _or_blank({"type": "string", "enum": list(INTERVALS)}), "Add a `published` histogram"),
 ]
 
@@ -55,7 +58,9 @@ _HIT = {"type": "object",
             "snippet_html": {"type": "string"}, "url": _STR_OR_NULL, "channel": _STR_OR_NULL,
             "published": _STR_OR_NULL, "author": _STR_OR_NULL, "source": _STR_OR_NULL,
             "score": {"type": ["number", "null"]}, "keywords": {"type": "array", "items": {"type": "string"}},
-            "duplicates": {"type": "integer"}, "duplicate_ids": {"type": "array", "items": {"type": "string"}}}}
+            "duplicates": {"type": "integer"}, "duplicate_ids": {"type": "array", "items": {"type": "string"}},
+            # relaxed searches only: the query's words this hit does not contain
+            "missing": {"type": "array", "items": {"type": "string"}}}}
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _INT = {"type": "integer", "minimum": 0}
@@ -76,7 +81,7 @@ _SEARCH_RESULT = {
                                  "to": _STR_OR_NULL, "author": _STR_OR_NULL, "source": _STR_OR_NULL,
                                  "sort": {"enum": list(SORTS)}, "page": {"type": "integer", "minimum": 1},
                                  "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-                                 "collapse": {"type": "boolean"},
+                                 "collapse": {"type": "boolean"}, "relax": {"type": "boolean"},
                                  "facet_interval": {"type": ["string", "null"]}}},
         "total": _INT, "total_articles": _INT, "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1}, "pages": {"type": "integer", "minimum": 1},
@@ -86,6 +91,10 @@ _SEARCH_RESULT = {
                    "properties": {"channel": _FACET, "year": _FACET, "month": _FACET}},
         "suggestion": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["q", "total"], "properties": {
             "q": {"type": "string"}, "total": _INT}}]},
+        # What the search did not require (relax.py): null when every word was required.
+        "relaxed": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["required", "dropped", "split", "strict_total"],
+                    "properties": {"required": _STRINGS, "dropped": _STRINGS, "strict_total": _INT,
+                                   "split": {"type": "object", "additionalProperties": _STRINGS}}}]},
         "generation": {"type": "string"},
         "timed_out": {"type": "boolean"},
         "histogram": {"type": "array", "items": {"type": "object", "required": ["value", "count"], "properties": {

@@ -16,6 +16,8 @@ from indexer.analysis import words
 from search_service import core, feeds, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
+from search_service.relax import FILLER_WORDS
+from search_service.services import search_index, services
 
 bp = Blueprint("pages", __name__)
 
@@ -37,12 +39,8 @@ TIPS = (
 )
 
 
-def _index():
-    return current_app.extensions["news_search"]
-
-
 def _query_log():
-    return current_app.extensions.get("news_search_querylog")
+    return services().query_log
 
 
 def _hot(limit: int = HOT_LIMIT) -> list[dict[str, Any]]:
@@ -95,6 +93,12 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
     suggestion = result.get("suggestion")
     if suggestion:
         suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
+    relaxed = None
+    if result.get("relaxed"):
+        dropped = result["relaxed"]["dropped"]
+        relaxed = {"fillers": [w for w in dropped if w in FILLER_WORDS],
+                   "words": [w for w in dropped if w not in FILLER_WORDS],
+                   "strict_href": pages_view.link("/search", args, relax="false")}
     # Copies: the core caches its results, and the API must not see the page's extra keys.
     hits = [dict(hit, href=hit.get("url") or url_for("api.api_article", article_id=hit["id"]),
                  date=(hit.get("published") or "")[:10]) for hit in result["hits"]]
@@ -109,7 +113,7 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         "facet_groups": facet_groups, "filters": pages_view.active_filters(args),
         "sorts": pages_view.sort_links(args, params.sort),
         "pagination": pages_view.pagination(args, params.page, result["pages"], params.per_page),
-        "suggestion": suggestion, "chart": chart, "tips": TIPS,
+        "suggestion": suggestion, "relaxed": relaxed, "chart": chart, "tips": TIPS,
         "related": _related(params.q) if hits else [],
         "hot": [] if hits else _hot(),
         "first_page": pages_view.link("/search", args),
@@ -136,10 +140,8 @@ def search_page():
     interval_given = params.facet_interval
     if not params.facet_interval:  # the timeline needs a histogram: by month, rolled up to years when long
         params.facet_interval = "month"
-    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
-    hook = current_app.extensions.get("news_search_after_search")
-    if hook is not None:  # query log (only when QUERY_LOG is on)
-        hook(params, result)
+    result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    services().searched(params, result)  # query log (only when QUERY_LOG is on)
     return render_template("search.html", **results_context(params, interval_given, result))
 
 
@@ -151,7 +153,7 @@ def search_feed():
     raw.pop("page", None)
     raw.setdefault("per_page", [str(FEED_PER_PAGE)])
     params = parse_search_params(raw)
-    result = core.search(_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
+    result = core.search(search_index(), params, time_limit_ms=current_app.config.get("SEARCH_TIME_LIMIT_MS"))
     html_url = request.url_root.rstrip("/") + pages_view.link(
         "/search", {"q": params.q, "channel": params.channel, "sort": "newest"})
     # Re-encoded from the parsed args: the raw query string may hold unescaped UTF-8 bytes.
@@ -168,6 +170,5 @@ def opensearch():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.extensions["news_search_html_error"] = html_error
     app.jinja_env.trim_blocks = True  # tidy HTML: block tags leave no blank lines behind
     app.jinja_env.lstrip_blocks = True

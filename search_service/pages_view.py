@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from search_service.params import MAX_RESULT_WINDOW
+from search_service.params import MAX_RESULT_WINDOW, month_last_day
 
 SORT_LABELS = (("relevance", "相关度"), ("newest", "最新"), ("oldest", "最早"))
 FACET_LABELS = (("channel", "频道"), ("year", "年份"), ("month", "月份"))
@@ -22,6 +22,7 @@ def base_args(query: dict[str, Any], interval_given: str | None) -> dict[str, An
         "sort": None if query.get("sort") == "relevance" else query.get("sort"),
         "per_page": None if query.get("per_page") == 10 else query.get("per_page"),
         "collapse": None if query.get("collapse", True) else "false",
+        "relax": None if query.get("relax", True) else "false",
         "facet_interval": interval_given, "page": None,
     }
 
@@ -39,12 +40,6 @@ def link(path: str, args: dict[str, Any], **changes: Any) -> str:
             continue
         pairs.extend((key, v) for v in (value if isinstance(value, list) else [value]))
     return f"{path}?{urlencode(pairs)}" if pairs else path
-
-
-def month_last_day(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1).isoformat()
 
 
 def date_range(kind: str, value: str) -> tuple[str, str]:

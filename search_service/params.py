@@ -33,6 +33,7 @@ class SearchParams:
     per_page: int = 10
     collapse: bool = True
     facet_interval: str | None = None
+    relax: bool = True   # false: every word required, even when that finds nothing (relax.py)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -42,7 +43,7 @@ class SearchParams:
 
     def cache_key(self) -> tuple[Any, ...]:
         return (self.q, tuple(sorted(self.channel)), self.date_from, self.date_to, self.author, self.source,
-                self.sort, self.page, self.per_page, self.collapse, self.facet_interval)
+                self.sort, self.page, self.per_page, self.collapse, self.facet_interval, self.relax)
 
 
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -52,6 +53,13 @@ def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     if len(values) > 1:
         raise BadParameter(name, f"`{name}` may be given only once")
     return values[0] if values else None
+
+
+def month_last_day(month: str) -> str:
+    """"2024-02" -> "2024-02-29": the `to` of a whole-month filter (facets and the page's links)."""
+    y, m = int(month[:4]), int(month[5:7])
+    nxt = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1).isoformat()
 
 
 def whole_number(raw: str) -> int:
@@ -67,7 +75,12 @@ def whole_number(raw: str) -> int:
 
 
 def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int | None) -> int:
-    raw = _one(args, name)
+    return bounded_int(name, _one(args, name), default, low, high)
+
+
+def bounded_int(name: str, raw: str | None, default: int, low: int, high: int | None) -> int:
+    """The one integer validator of every edge (search, suggest, hot, related): a whole number
+    in low..high (no upper bound when `high` is None), `default` when missing or blank."""
     if raw is None or not raw.strip():   # a blank form field means the default
         return default
     try:
@@ -148,5 +161,6 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
         q=q, channel=list(dict.fromkeys(channels)), date_from=date_from, date_to=date_to,
         author=_text(args, "author"), source=_text(args, "source"), sort=sort, page=page,
         per_page=per_page, collapse=_bool(args, "collapse", True),
+        relax=_bool(args, "relax", True),
         facet_interval=(interval.strip() if interval and interval.strip() else None),
     )

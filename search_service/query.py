@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-FIELDS = ("title", "author", "source", "channel")
 
 _TOKEN_RE = re.compile(
     # `-title:广告` and `title:-广告` both exclude; the minus may come before or after the prefix.

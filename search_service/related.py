@@ -20,7 +20,7 @@ from search_service.core import collapse_reprints, find_docnum, render_hit
 from search_service.errors import BadParameter, NotFound
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import TEXT_FIELDS, Plan, term_docs
-from search_service.params import whole_number
+from search_service.params import bounded_int
 from search_service.reprints import reprints_of
 
 DEFAULT_LIMIT = 10
@@ -35,15 +35,7 @@ COMMON_MIN_DOCS = 10
 
 def parse_limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
     """`limit` as given in a query string or on the command line: a whole number in 1..MAX_LIMIT."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return default
-    try:
-        value = whole_number(raw) if isinstance(raw, str) else int(raw)
-    except ValueError:
-        raise BadParameter("limit", f"`limit` must be a whole number, got {str(raw)[:40]!r}") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadParameter("limit", f"`limit` must be in 1..{MAX_LIMIT}, got {value}")
-    return value
+    return bounded_int("limit", raw if raw is None or isinstance(raw, str) else str(raw), default, 1, MAX_LIMIT)
 
 
 def keyword_boosts(keywords: Sequence[str]) -> dict[str, float]:
@@ -91,7 +83,7 @@ def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
         scored = {docnum_: score for score, docnum_ in results.top_n}
         ranked = sorted(((d, scored.get(d, 0.0)) for d in found), key=lambda kv: (-kv[1], -ts[kv[0]], kv[0]))
     entries = collapse_reprints(snap, ranked)
-    p = Plan(docs=frozenset(found), scoring=q, words=set(keywords))
+    p = Plan(docs=frozenset(found), words=set(keywords))
     hits = []
     for d, score, others in entries[:limit]:
         hit = render_hit(snap, p, d, score)

@@ -8,67 +8,44 @@ Matching stays exact (search_service.match); this module only orders the matched
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from indexer.schema import TITLE_BOOST
 from search_service import deadline
 from search_service.index import Snapshot
+from search_service.match import folded_titles, substring_docs
+from search_service.postings import postings
 
-K1 = 1.2
-B = 0.75
-FIELD_BOOST = {"title": TITLE_BOOST, "body": 1.0}
-# Articles holding a multi-word query as one contiguous string: score x CONTIGUOUS_BONUS.
-CONTIGUOUS_BONUS = 2.0
-# Freshness: x (1 + FRESHNESS_WEIGHT * 0.5 ** (age / half-life)), age from the newest article.
-FRESHNESS_WEIGHT = 0.15
+# One formula (docs/relevance.md):
+#   score(d) = coverage rank first (relaxed queries only), then
+#              BM25F(d) x proximity(d) x aboutness(d) x freshness(d)
+#   BM25F:     sum over query words w of idf(w) * tf'(w,d) * (K1 + 1) / (K1 + tf'(w,d)),
+#              tf'(w,d) = sum over fields f of W_f * tf_f(w,d) / (1 - B_f + B_f * len_f(d) / avglen_f)
+#              (field-weighted term frequency before saturation: a word in the title and the body
+#              saturates once, unlike a per-field BM25 sum), idf over the documents holding w in any
+#              field; fields title, body and keywords (the article's TF-IDF words, tf 0 or 1).
+#   proximity: 1 + PROXIMITY_WEIGHT * share / (1 + gap / PROXIMITY_SCALE), where gap is the number
+#              of characters between the query's words in the smallest window of the folded text
+#              holding one occurrence of each (0 for the query as one contiguous string) and share
+#              the fraction of the query's words inside it; computed for the PROXIMITY_TOP best.
+#   aboutness: 1 + ABOUT_WEIGHT * mean over query words of (1 - position / count) among the
+#              article's own TF-IDF keywords (0 when not among them), for the ABOUT_TOP best:
+#              an article about the words beats one that mentions them as often.
+#   year:      x YEAR_WEIGHT for articles published in a year the query names (2024年政府工作报告).
+#   freshness: 1 + FRESHNESS_WEIGHT * 0.5 ** (age / FRESHNESS_HALF_LIFE_DAYS), age from the newest.
+K1 = 5.0
+FIELD_WEIGHT = {"title": 1.5, "body": 1.0, "keywords": 4.0}
+FIELD_B = {"title": 0.5, "body": 0.75, "keywords": 0.0}
+DEFAULT_B = 0.75
+PROXIMITY_WEIGHT = 1.0
+PROXIMITY_SCALE = 8.0
+PROXIMITY_TOP = 200
+PROXIMITY_OCCURRENCES = 48   # occurrences per word looked at: enough for the nearest pair
+ABOUT_WEIGHT = 2.0
+ABOUT_TOP = 50
+FRESHNESS_WEIGHT = 0.1
 FRESHNESS_HALF_LIFE_DAYS = 365.0
-
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
-_EMPTY_TF = np.zeros(0, dtype=np.float32)
-
-
-def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float]]:
-    ids: list[int] = []
-    tfs: list[float] = []
-    if (fieldname, word) not in leaf:
-        return ids, tfs
-    m = leaf.postings(fieldname, word)
-    # Unwrap a deletion filter: deleted documents are removed by intersecting with live docs.
-    m = getattr(m, "child", m)
-    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.extend(m._ids[m._i:])
-            tfs.extend(m._weights[m._i:])
-            m._next_block()
-    else:  # any other matcher: the generic (slower) protocol
-        while m.is_active():
-            ids.append(m.id())
-            tfs.append(m.weight())
-            m.next()
-    return ids, tfs
-
-
-def postings(snap: Snapshot, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
-    """(global doc numbers, term frequencies) of one term, cached per snapshot."""
-    def make() -> tuple[np.ndarray, np.ndarray]:
-        reader = snap.searcher().reader()
-        leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
-        all_ids: list[np.ndarray] = []
-        all_tfs: list[np.ndarray] = []
-        for leaf, offset in leaves:
-            ids, tfs = _leaf_postings(leaf, fieldname, word)
-            if ids:
-                all_ids.append(np.asarray(ids, dtype=np.int64) + offset)
-                all_tfs.append(np.asarray(tfs, dtype=np.float32))
-        if not all_ids:
-            return _EMPTY_IDS, _EMPTY_TF
-        return np.concatenate(all_ids), np.concatenate(all_tfs)
-    return snap.term_docs.get_or(("postings", fieldname, word), make)
-
+YEAR_WEIGHT = 2.0
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
@@ -87,61 +64,178 @@ def freshness(snap: Snapshot) -> np.ndarray:
     return snap.cached("freshness", make)
 
 
+def year_array(snap: Snapshot) -> np.ndarray:
+    return snap.cached("year_array", lambda: np.asarray(snap.year, dtype=np.int64))
+
+
 def ts_array(snap: Snapshot) -> np.ndarray:
     return snap.cached("ts_array", lambda: np.asarray(snap.ts, dtype=np.int64))
 
 
-def bm25(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
-    """Dense score array over all doc numbers: the sum over terms and fields of boosted BM25."""
+def avg_length(snap: Snapshot, fieldname: str) -> float:
+    return snap.cached(("avglen", fieldname), lambda: float(field_lengths(snap, fieldname).mean() or 1.0))
+
+
+def idf(n_docs: int, df: int) -> float:
+    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def _norm(snap: Snapshot, fieldname: str, ids: np.ndarray) -> np.ndarray:
+    """Per-document length normalisation of one field: 1 - b + b * len / avglen."""
+    b = FIELD_B.get(fieldname, DEFAULT_B)
+    return 1.0 - b + b * field_lengths(snap, fieldname)[ids] / avg_length(snap, fieldname)
+
+
+def _saturate(weight: float, tfn: np.ndarray) -> np.ndarray:
+    return weight * tfn * (K1 + 1.0) / (K1 + tfn)
+
+
+def group_terms(terms: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """(field, word) terms -> word -> its fields, in query order."""
+    fields_of: dict[str, list[str]] = {}
+    for fieldname, word in dict.fromkeys(terms):
+        fields_of.setdefault(word, []).append(fieldname)
+    return fields_of
+
+
+def bm25f(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
+    """Dense BM25F score array over all doc numbers for the words the index holds postings of."""
     n_all = len(snap.ts)
     scores = np.zeros(n_all, dtype=np.float64)
     n_docs = max(1, len(snap.live_docs))
-    for fieldname, word in dict.fromkeys(terms):
-        ids, tfs = postings(snap, fieldname, word)
-        if not len(ids):
+    for word, fields in group_terms(terms).items():
+        tfn = np.zeros(n_all, dtype=np.float64)
+        found = []
+        for fieldname in fields:
+            ids, tfs = postings(snap, fieldname, word)
+            if len(ids):
+                tfn[ids] += FIELD_WEIGHT.get(fieldname, 1.0) * tfs / _norm(snap, fieldname, ids)
+                found.append(ids)
+        if not found:
             continue
-        df = len(ids)
-        idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        lengths = field_lengths(snap, fieldname)
-        avg = float(lengths.mean()) or 1.0
-        norm = K1 * (1.0 - B + B * lengths[ids] / avg)
-        scores[ids] += FIELD_BOOST.get(fieldname, 1.0) * idf * (tfs * (K1 + 1.0)) / (tfs + norm)
+        ids = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+        scores[ids] += _saturate(idf(n_docs, len(ids)), tfn[ids])
     return scores
 
 
 def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str]]) -> np.ndarray:
-    """BM25 for query strings the index holds no postings for (a single character such as 银, a
+    """BM25F for query strings the index holds no postings for (a single character such as 银, a
     string inside longer words): occurrences counted in the folded title / body of `arr` only, so
     such queries still rank title matches and repeated mentions first instead of all scoring 0."""
-    from search_service.match import folded_titles, substring_docs
-
     texts = snap.folded
     titles = folded_titles(snap)
     n_docs = max(1, len(snap.live_docs))
     docs = arr.tolist()
     out = np.zeros(len(arr), dtype=np.float64)
-    for fieldname, word in terms:
-        if fieldname not in ("title", "body") or not word:
+    for word, fields in group_terms(terms).items():
+        fields = [f for f in fields if f in ("title", "body")]
+        if not fields or not word:
             continue
-        title_only = fieldname == "title"
+        title_only = fields == ["title"]
         df = max(1, len(substring_docs(snap, word, title_only)))
-        idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        # folded = title "\n" body, and a needle never holds "\n": body count = whole - title count
-        # (partition() copied every body, as costly as the count itself).
-        if title_only:
-            counts = (titles[d].count(word) for d in docs)
-        else:
-            counts = (texts[d].count(word) - titles[d].count(word) for d in docs)
-        tfs = np.fromiter(counts, dtype=np.float64, count=len(docs))
-        lengths = field_lengths(snap, fieldname)
-        avg = float(lengths.mean()) or 1.0
-        norm = K1 * (1.0 - B + B * lengths[arr] / avg)
-        out += FIELD_BOOST.get(fieldname, 1.0) * idf * (tfs * (K1 + 1.0)) / (tfs + norm)
+        in_title = np.fromiter((titles[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
+        tfn = FIELD_WEIGHT["title"] * in_title / _norm(snap, "title", arr)
+        if not title_only:
+            # folded = title "\n" body, and a needle never holds "\n": body count = whole - title count
+            whole = np.fromiter((texts[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
+            tfn = tfn + FIELD_WEIGHT["body"] * (whole - in_title) / _norm(snap, "body", arr)
+        out += _saturate(idf(n_docs, df), tfn)
+    return out
+
+
+def smallest_gap(text: str, words: list[str]) -> tuple[int, int] | None:
+    """(characters between the words, how many of them) in the smallest window of `text` holding
+    one occurrence of each word present; None when fewer than two are present."""
+    occ: list[tuple[int, int, int]] = []
+    for i, w in enumerate(words):
+        start = 0
+        for _ in range(PROXIMITY_OCCURRENCES):
+            pos = text.find(w, start)
+            if pos < 0:
+                break
+            occ.append((pos, i, len(w)))
+            start = pos + 1
+    present = {i for _, i, _ in occ}
+    if len(present) < 2:
+        return None
+    occ.sort()
+    need = len(present)
+    width = sum(len(words[i]) for i in present)
+    counts: dict[int, int] = {}
+    best = len(text)
+    left = 0
+    for pos, i, n in occ:
+        counts[i] = counts.get(i, 0) + 1
+        while len(counts) == need:
+            # Window from the leftmost occurrence to the end of this one (words that overlap,
+            # as sub-words do, count as adjacent).
+            lpos, li, _ = occ[left]
+            best = min(best, max(0, pos + n - lpos - width))
+            counts[li] -= 1
+            if not counts[li]:
+                del counts[li]
+            left += 1
+    return best, need
+
+
+def proximity(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
+    """Factor >= 1 per doc of `arr` (see the formula above); words closer together score higher."""
+    out = np.ones(len(arr), dtype=np.float64)
+    words = [w for w in dict.fromkeys(words) if w]
+    if len(words) < 2:
+        return out
+    texts = snap.folded
+    for k, d in enumerate(arr.tolist()):
+        if deadline.expired():
+            deadline.mark_timed_out()
+            break
+        found = smallest_gap(texts[d], words)
+        if found is not None:
+            gap, n = found
+            share = (n - 1) / (len(words) - 1)
+            out[k] = 1.0 + PROXIMITY_WEIGHT * share / (1.0 + gap / PROXIMITY_SCALE)
+    return out
+
+
+def keyword_ranks(snap: Snapshot, docnum: int) -> dict[str, int]:
+    """An article's stored keywords (TF-IDF order, indexer/enrich.py) -> position, cached per doc."""
+    table: dict[int, dict[str, int]] = snap.cached("keyword_ranks", dict)
+    found = table.get(docnum)
+    if found is None:
+        kws = (snap.stored(docnum).get("keywords") or "").split()
+        found = table[docnum] = {w: i for i, w in enumerate(kws)}
+    return found
+
+
+def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
+    """Factor >= 1 per doc of `arr`: 1 + ABOUT_WEIGHT x the mean over the query's words of
+    (1 - position / count) among the article's keywords (0 for a word not among them)."""
+    out = np.ones(len(arr), dtype=np.float64)
+    ws = list(dict.fromkeys(words))
+    for k, d in enumerate(arr.tolist()):
+        if deadline.expired():
+            deadline.mark_timed_out()
+            break
+        ranks = keyword_ranks(snap, d)
+        if ranks:
+            got = sum(1.0 - ranks[w] / len(ranks) for w in ws if w in ranks)
+            out[k] = 1.0 + ABOUT_WEIGHT * got / len(ws)
+    return out
+
+
+def coverage(arr: np.ndarray, unit_docs: list[frozenset[int]]) -> np.ndarray:
+    """How many of the query's units (words) each doc of `arr` matches: relaxed queries rank
+    articles matching more of the query first."""
+    out = np.zeros(len(arr), dtype=np.int64)
+    for docs in unit_docs:
+        if docs:
+            out += np.isin(arr, np.fromiter(docs, dtype=np.int64, count=len(docs)))
     return out
 
 
 def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str, str]],
-          contiguous: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+          near: list[str], unit_docs: list[frozenset[int]] | None = None,
+          years: set[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Doc numbers of `docs` in result order, and their scores (None for date sorts)."""
     arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
     ts = ts_array(snap)[arr]
@@ -149,19 +243,21 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
         # Undated articles (ts -1) go last in both directions: they are not "the oldest".
         keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
         return arr[np.lexsort(keys)], None
-    scores = bm25(snap, terms)[arr] if terms else np.zeros(len(arr))
+    scores = bm25f(snap, terms)[arr] if terms else np.zeros(len(arr))
     unindexed = [(f, w) for f, w in dict.fromkeys(terms) if not len(postings(snap, f, w)[0])]
     if unindexed and len(arr):
         scores = scores + substring_scores(snap, arr, unindexed)
-    if contiguous and len(arr):
-        texts = snap.folded
-        # Under a time limit (deadline.py) documents past the deadline get no bonus: the ranking
-        # is then approximate, and the search says so ("timed_out").
-        hits, _complete = deadline.scan(arr.tolist(), lambda d: any(n in texts[d] for n in contiguous))
-        bonus = np.ones(len(arr), dtype=np.float64)
-        if hits:
-            bonus[np.isin(arr, np.asarray(hits, dtype=np.int64))] = CONTIGUOUS_BONUS
-        scores = scores * bonus
     scores = scores * freshness(snap)[arr]
-    idx = np.lexsort((arr, -ts, -scores))
+    if years and len(arr):
+        scores = scores * np.where(np.isin(year_array(snap)[arr], list(years)), YEAR_WEIGHT, 1.0)
+    cover = coverage(arr, unit_docs) if unit_docs else np.zeros(len(arr), dtype=np.int64)
+    if len(near) > 1 and len(arr):
+        # Proximity only reorders the best: it never lowers a score, so nothing below the cut
+        # can overtake a reranked document.
+        top = np.lexsort((arr, -scores, -cover))[:PROXIMITY_TOP]
+        scores[top] = scores[top] * proximity(snap, arr[top], near)
+    if ABOUT_WEIGHT and near and len(arr):
+        top = np.lexsort((arr, -scores, -cover))[:ABOUT_TOP]
+        scores[top] = scores[top] * aboutness(snap, arr[top], near)
+    idx = np.lexsort((arr, -ts, -scores, -cover))
     return arr[idx], scores[idx]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from indexer.analysis import fold_text, is_han
+from indexer.analysis import HAN_RANGES, fold_text, is_han
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SUGGEST_BELOW = 3        # offer a correction when a query finds fewer results t
 MAX_TITLES = 50_000      # titles kept for suggestions (newest first)
 MAX_PREFIX_CHARS = 50
 MAX_WINDOW = 6           # longest run of characters replaced as one word
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN_RUN = re.compile(f"[{HAN_RANGES}]+")
 _PINYIN_INPUT = re.compile(r"[a-z]+")
 MAX_INITIALS = 5  # longer Latin words are not read as pinyin initials (zfb, lzxt: yes)
 _PLAIN_TOKEN = re.compile(r"[^\s\"():\-][^\s\"():]*")
@@ -319,9 +319,3 @@ def did_you_mean(snap: Any, q: str, total: int, count: Callable[[str], int]) -> 
             best = (candidate, n)
     return {"q": best[0], "total": best[1]} if best else None
 
-
-def init_app(app: Any) -> None:
-    """The HTTP edge (/api/suggest, /api/hot and the query log) lives in suggest_api."""
-    from search_service import suggest_api
-
-    suggest_api.init_app(app)

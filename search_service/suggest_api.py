@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 from search_service import suggest
 from search_service.errors import BadParameter
-from search_service.params import MAX_QUERY_CHARS, SearchParams, whole_number
+from search_service.params import MAX_QUERY_CHARS, SearchParams, bounded_int
 from search_service.querylog import FILE_NAME, QueryLog
+from search_service.services import search_index, services
 
 bp = Blueprint("suggest_api", __name__)
 
@@ -26,7 +28,7 @@ FREQUENT_DAYS = 30
 
 
 def query_log(app: Flask | None = None) -> QueryLog | None:
-    return (app or current_app).extensions.get("news_search_querylog")
+    return services(app).query_log
 
 
 def min_count() -> int:
@@ -53,16 +55,7 @@ def safe_json(data: Any, mimetype: str = "application/json", status: int = 200) 
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = whole_number(raw)
-    except ValueError:
-        raise BadParameter(name, f"`{name}` must be a whole number, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadParameter(name, f"`{name}` must be in {low}..{high}, got {value}")
-    return value
+    return bounded_int(name, request.args.get(name, "").strip(), default, low, high)
 
 
 @bp.get("/api/suggest")
@@ -74,7 +67,7 @@ def api_suggest() -> Response:
     fmt = request.args.get("format", "").strip() or "json"
     if fmt not in ("json", "opensearch"):
         raise BadParameter("format", "`format` must be json or opensearch")
-    found = suggest.suggest(current_app.extensions["news_search"].snapshot(), q, limit, frequent_queries()) \
+    found = suggest.suggest(search_index().snapshot(), q, limit, frequent_queries()) \
         if q.strip() else []
     if fmt == "opensearch":  # what browsers ask for via the OpenSearch description
         return safe_json([q, found], mimetype="application/x-suggestions+json")
@@ -91,15 +84,20 @@ def api_hot() -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    if not app.config.get("QUERY_LOG"):
-        return
-    path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
-    qlog = QueryLog(path)
-    app.extensions["news_search_querylog"] = qlog
 
+
+def open_query_log(app: Flask) -> QueryLog | None:
+    """The app's query log when QUERY_LOG is on (INDEX_DIR/querylog.sqlite3 unless QUERY_LOG_PATH)."""
+    if not app.config.get("QUERY_LOG"):
+        return None
+    path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
+    return QueryLog(path)
+
+
+def count_query(qlog: QueryLog) -> Callable[[SearchParams, dict[str, Any]], None]:
+    """The after-search hook that counts a query once per search (first pages only: paging through
+    one query's results is still one search)."""
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
-        # Only first pages: paging through one query's results is still one search.
         if params.page == 1:
             qlog.record(params.q, int(result.get("total", 0)))
-
-    app.extensions["news_search_after_search"] = after_search
+    return after_search

@@ -11,7 +11,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from indexer.cli import main
+from search_service.cli import main
 from indexer.demo_data import DEMO_DIR
 from search_service.index import SearchIndex
 
@@ -62,11 +62,12 @@ def live_ids(index_dir: Path) -> set[str]:
 
 
 def news_search_cmd() -> list[str]:
-    """The installed console script next to this interpreter, else the same entry point via -c."""
+    """The installed console script next to this interpreter, else the same entry point via -c
+    (also when the script was installed before the entry point moved to search_service.cli)."""
     script = Path(sys.executable).parent / "news-search"
-    if script.is_file():
+    if script.is_file() and "search_service.cli" in script.read_text(encoding="utf-8", errors="replace"):
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from search_service.cli import main; sys.exit(main())"]
 
 
 def spawn(*args: str | os.PathLike, **kwargs: Any) -> subprocess.Popen:

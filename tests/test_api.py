@@ -11,7 +11,7 @@ import pytest
 
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
-from search_service.app import create_app
+from search_service.app import create_app, search_index
 from search_service.index import SearchIndex
 
 CONTRACT_KEYS = {"ok", "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"}
@@ -33,7 +33,7 @@ def test_search_envelope(client) -> None:
     assert body["ok"] is True
     assert body["query"] == {"q": "支付宝小程序", "channel": [], "from": None, "to": None, "author": None,
                              "source": None, "sort": "relevance", "page": 1, "per_page": 10, "collapse": True,
-                             "facet_interval": None}
+                             "facet_interval": None, "relax": True}
     assert (body["total"], body["page"], body["per_page"], body["suggestion"]) == (2, 1, 10, None)
     assert isinstance(body["took_ms"], (int, float)) and body["took_ms"] >= 0
     assert [h["id"] for h in body["hits"]] == ["demo-001", "demo-002"]
@@ -52,7 +52,7 @@ def test_search_parameters_are_echoed(client) -> None:
                             "&author=梁静姝&sort=newest&page=1&per_page=5&collapse=false")
     assert body["query"] == {"q": "新能源汽车", "channel": ["财经", "汽车"], "from": "2021-01-01", "to": "2025-12-31",
                              "author": "梁静姝", "source": None, "sort": "newest", "page": 1, "per_page": 5,
-                             "collapse": False, "facet_interval": None}
+                             "collapse": False, "facet_interval": None, "relax": True}
     assert [h["id"] for h in body["hits"]] == ["https://news.example.com/caijing/20250828/5003.html", "demo-016"]
 
 
@@ -203,14 +203,15 @@ def test_app_picks_up_a_new_generation(demo_index: Path, tmp_path: Path) -> None
     client = app.test_client()
     before = get_json(client, "/healthz")
     assert before["documents"] == 50
-    assert get_json(client, "/api/search?q=无人驾驶公交")["total"] == 0
-    held = app.extensions["news_search"].snapshot()   # a request in flight keeps its snapshot
+    # relax=false: every word required (otherwise articles with one of them are offered)
+    assert get_json(client, "/api/search?q=无人驾驶公交&relax=false")["total"] == 0
+    held = search_index(app).snapshot()   # a request in flight keeps its snapshot
 
     rebuild([*demo_sources(), str(_extra_source(tmp_path))], index_dir, userdict=str(demo_userdict()), procs=1)
     time.sleep(0.1)
     after = get_json(client, "/healthz")
     assert after["documents"] == 51 and after["generation"] != before["generation"]
-    body = get_json(client, "/api/search?q=无人驾驶公交")
+    body = get_json(client, "/api/search?q=无人驾驶公交&relax=false")
     assert [h["id"] for h in body["hits"]] == ["new-001"]
     assert get_json(client, "/api/articles/new-001")["article"]["channel"] == "汽车"
     # the old snapshot still answers for the request that holds it

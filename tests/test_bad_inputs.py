@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.build import BuildReport, rebuild
-from indexer.cli import main
+from search_service.cli import main
 from search_service import core
 from search_service.errors import NotFound
 from search_service.index import SearchIndex

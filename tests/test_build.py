@@ -5,10 +5,7 @@ Every build here goes into its own tmp directory (the session's demo index stays
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +14,7 @@ from click.testing import CliRunner
 
 from indexer import build, ingest
 from indexer.build import rebuild
-from indexer.cli import main
+from search_service.cli import main
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.model import Article
 from indexer.store import IndexStore
@@ -280,21 +277,12 @@ def test_seed_page_fields_and_clean_body(tmp_path: Path) -> None:
 SEED_ID_FIELDS = (SEED_URL, SEED_TITLE, "新闻", "2020-09-07T00:40:03", "贺子圆", SEED_URL)
 
 
-CLI = [sys.executable, "-c", "from indexer.cli import main; main()"]
 
 
-@pytest.mark.skipif(os.environ.get("NEWS_SEARCH_FULL_CORPUS") == "0",
-                    reason="NEWS_SEARCH_FULL_CORPUS=0: skipping the rebuild of all 19,547 articles (~1.5 min)")
-def test_full_corpus_rebuild(tmp_path: Path) -> None:
-    corpus = shared_file("corpus", "news.jsonl")
-    if corpus is None:
-        pytest.skip("../shared/corpus/news.jsonl not available")
-    index_dir = tmp_path / "ix"
-    # A real process, as an admin runs it: its analysis pool forks a clean interpreter rather
-    # than this test process with other tests' threads in it.
-    proc = subprocess.run([*CLI, "rebuild", str(corpus), "--index-dir", str(index_dir), "--quiet"],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
+def test_full_corpus_rebuild(real_corpus_build) -> None:
+    # The session's real-corpus build (conftest.py): skipped without ../shared or with
+    # NEWS_SEARCH_FULL_CORPUS=0; the relevance tests search the same index.
+    index_dir, proc = real_corpus_build
     assert summary(proc.stdout + proc.stderr) == {"indexed": "19,547", "skipped": "0", "duplicates": "0",
                                       "generation": "gen-000001"}
     data = json.loads(run("stats", "--json", "--index-dir", str(index_dir)).output)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.cli import main
+from search_service.cli import main
 from search_service import cli_search
 from search_service.cli_search import CSV_COLUMNS, fit, strip_html, text_width
 from search_service.core import get_article, search

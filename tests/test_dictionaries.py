@@ -13,7 +13,7 @@ import pytest
 
 from indexer import update as upd
 from indexer.demo_data import demo_sources, demo_userdict
-from indexer.dictionaries import load_query_dictionaries, parse_synonyms, synonym_units
+from search_service.synonyms import load_query_dictionaries, parse_synonyms, synonym_units
 from indexer.store import IndexStore
 from lifecycle_util import cli, copy_index, write_jsonl
 from search_service.app import create_app
@@ -39,7 +39,8 @@ def search(index: Path) -> Callable[[str], list[str]]:
     client = create_app({"TESTING": True, "INDEX_DIR": str(index), "QUERY_LOG": False}).test_client()
 
     def ids(q: str) -> list[str]:
-        body = client.get("/api/search", query_string={"q": q, "collapse": "false"}).get_json()
+        # relax=false: these tests are about which words are required (relaxation: test_relax.py)
+        body = client.get("/api/search", query_string={"q": q, "collapse": "false", "relax": "false"}).get_json()
         assert body["ok"] is True, body
         return sorted(h["id"] for h in body["hits"])
     return ids

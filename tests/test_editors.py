@@ -272,7 +272,7 @@ def test_readme_query_counts(client, q, total, articles, ids):
 def test_related_command_names_the_keywords_too_common_to_count(demo_index):
     from click.testing import CliRunner
 
-    from indexer.cli import main
+    from search_service.cli import main
 
     result = CliRunner().invoke(main, ["related", "demo-017", "--index-dir", str(demo_index)], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ import pytest
 
 from search_service import pages_view
 from search_service.app import create_app
+from search_service.services import services
 
 JIANGCHENG = quote("江城")
 
@@ -306,7 +307,7 @@ def logging_client(demo_index: Path, tmp_path: Path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
                       "QUERY_LOG_PATH": str(tmp_path / "log.sqlite3")})
     yield app.test_client()
-    app.extensions["news_search_querylog"].close()
+    services(app).query_log.close()
 
 
 def test_page_searches_feed_hot_and_related(logging_client):

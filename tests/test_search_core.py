@@ -51,8 +51,9 @@ def hit(index: SearchIndex, q: str, article_id: str) -> dict[str, Any]:
 def test_contiguous_phrase_ranks_above_scattered_words(search_index: SearchIndex) -> None:
     result = run(search_index, "支付宝小程序")
     assert [h["id"] for h in result["hits"]] == ["demo-001", "demo-002"]
-    # demo-002 has 支付宝 and 小程序 272 characters apart: found, but far below
-    assert result["hits"][0]["score"] > 5 * result["hits"][1]["score"]
+    # demo-002 has 支付宝 and 小程序 272 characters apart: found, but far below (BM25F and the
+    # proximity factor: x2 for the contiguous string, ~x1.03 for words 272 characters apart)
+    assert result["hits"][0]["score"] > 3 * result["hits"][1]["score"]
 
 
 @pytest.mark.parametrize(("q", "expected"), [

@@ -12,6 +12,7 @@ import pytest
 
 from search_service import suggest
 from search_service.app import create_app
+from search_service.services import services
 
 
 def suggestions(client, q: str, **extra: str) -> list[str]:
@@ -117,7 +118,7 @@ def logging_app(demo_index: Path, tmp_path: Path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
                       "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3")})
     yield app
-    app.extensions["news_search_querylog"].close()
+    services(app).query_log.close()
 
 
 def test_hot_after_logged_searches(logging_app):
