@@ -139,7 +139,7 @@ def _record_database_sources(store: IndexStore, gen: Generation, sources: list[A
 
     db_sources = [s for s in sources if isinstance(s, DbSource)]
     if db_sources:
-        from indexer.sync import record_rebuild
+        from indexer.sync_state import record_rebuild
 
         for source in db_sources:
             record_rebuild(store.root, gen, source)

@@ -189,7 +189,8 @@ class DbSource:
 
     def key(self) -> str:
         """Identifies source + mapping in the sync state (no secrets in it)."""
-        return hashlib.sha1(f"{self.label}\n{self.mapping.query}\n{self.mapping.columns}".encode()).hexdigest()[:16]
+        where = self.label.replace(":***@", "@")  # the same with an inline password or --password-env
+        return hashlib.sha1(f"{where}\n{self.mapping.query}\n{self.mapping.columns}".encode()).hexdigest()[:16]
 
     def engine(self) -> Any:
         if self._engine is None:
