@@ -154,7 +154,8 @@ def test_sigkill_during_sync_round_loses_nothing(tmp_path: Path, point: str) -> 
     with database(rows) as db:
         index = tmp_path / "index"
         _rebuilt(db, index)
-        bulk = [(1000 + i, rec) for i, rec in enumerate(many_records(SYNC_BULK, prefix="sy"))]
+        bulk = [(1000 + i, {**rec, "title": f"{rec['title']}（第{i}号）"})
+                for i, rec in enumerate(many_records(SYNC_BULK, prefix="sy"))]
         dedecms.insert_articles(db["engine"], db["name"], bulk)
         with db["engine"].begin() as conn:
             conn.execute(text("DELETE FROM dede_archives WHERE id = 5"))
@@ -174,7 +175,8 @@ def test_sigkill_during_sync_round_loses_nothing(tmp_path: Path, point: str) -> 
         if proc.returncode == -signal.SIGKILL:
             assert f"recovered a stale writer lock: pid {proc.pid}" in result.stderr
         assert live_ids(index) == expected
-        assert cli("check", "--index-dir", index).exit_code == 0
+        checked = cli("check", "--index-dir", index)
+        assert checked.exit_code == 0, checked.output
 
 
 def _free_port() -> int:
