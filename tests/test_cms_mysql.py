@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from cms_db import PASSWORD_VAR, SEED_ID, corpus_sample, database, db_args, demo_rows, dedecms, seed_record
 from lifecycle_util import cli, live_ids, many_records, write_jsonl
+from indexer.demo_data import demo_userdict
 from search_service.app import create_app
 from search_service.index import SearchIndex
 
@@ -83,7 +84,10 @@ def test_latin1_table_really_holds_gbk_bytes(compare_rows: list) -> None:
 
 
 def _rebuilt(db: dict[str, Any], index: Path) -> None:
-    result = cli("rebuild", *db_args(db), "--index-dir", index, "--procs", "1", "--quiet", env=db["env"])
+    # The demo articles with their dictionary: in-process runs after the session's demo build share
+    # jieba's state, and `check` searches with the generation's own dictionary.
+    result = cli("rebuild", *db_args(db), "--index-dir", index, "--procs", "1", "--quiet",
+                 "--userdict", str(demo_userdict()), env=db["env"])
     assert result.exit_code == 0, result.output
 
 
