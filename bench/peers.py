@@ -101,6 +101,15 @@ class NaiveWhoosh:
         self.meta = json.loads(Path(path, "bench-meta.json").read_text())
         self.parser = MultifieldParser(["title", "body"], self.ix.schema)
 
+    def top_ids(self, q: str, k: int = PAGE_LEN) -> list[str]:
+        """The first `k` ids in relevance order (the relevance harness; no facets or highlights)."""
+        try:
+            query = self.parser.parse(q)
+        except Exception:  # what the naive user would get: an error page, i.e. nothing
+            return []
+        with self.ix.searcher() as searcher:
+            return [hit["id"] for hit in searcher.search(query, limit=k)]
+
     def facets(self) -> dict[str, Any]:
         from whoosh import sorting
         from whoosh.support.relativedelta import relativedelta
@@ -160,6 +169,15 @@ def fts_query(q: str) -> str:
         if toks:
             parts.append('"' + " ".join(toks).replace('"', '""') + '"')
     return " AND ".join(parts) if parts else '""'
+
+
+def fts_or_query(q: str) -> str:
+    """User text -> FTS5 MATCH: every distinct jieba token of the query, ORed (like Elasticsearch's
+    `match`: any word may match, bm25 ranks documents matching more and rarer words first)."""
+    import jieba
+
+    toks = dict.fromkeys(t for t in jieba.cut(q.replace('"', " ").lower()) if re.search(r"\w", t))
+    return " OR ".join('"' + t + '"' for t in toks) if toks else '""'
 
 
 class Fts5:
@@ -227,6 +245,16 @@ class Fts5:
             f"snippet(fts, 1, '<em>', '</em>', '…', 24) FROM fts JOIN docs d ON d.id = fts.rowid "
             f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", args + [PAGE_LEN, offset]).fetchall()
         return len(rows), len(hits)
+
+    def top_ids(self, q: str, k: int = PAGE_LEN, mode: str = "and") -> list[str]:
+        """The first `k` ids by bm25 (title weight 3) with AND (fts_query) or OR (fts_or_query)."""
+        match = fts_or_query(q) if mode == "or" else fts_query(q)
+        try:
+            rows = self.db().execute("SELECT d.ext_id FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ? "
+                                     "ORDER BY bm25(fts, 3.0, 1.0) LIMIT ?", (match, k)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [r[0] for r in rows]
 
     def selfcheck(self) -> list[str]:
         """unicode61 must keep multi-character jieba tokens whole: 经济带 matches, 经济带发 does not."""

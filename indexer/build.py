@@ -23,6 +23,8 @@ from indexer.enrich import to_document
 from indexer.errors import NothingIndexed
 from indexer import ingest
 from indexer.model import Article, Problem
+from indexer.phased_writer import PhasedWriter
+from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION, build_schema
 from indexer.store import USERDICT_NAME, Generation, IndexStore, close_inherited_locks
 
@@ -39,6 +41,12 @@ class BuildReport:
     generation: str = ""
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    phases: PhaseLog = field(default_factory=PhaseLog)
+
+    @property
+    def done(self) -> int:
+        """Input records handled so far (what progress counts against the pre-count)."""
+        return self.indexed + self.skipped + self.duplicates
 
     @property
     def rate(self) -> float:
@@ -51,6 +59,14 @@ def find_userdict(index_dir: Path, explicit: str | os.PathLike | None) -> Path |
         return Path(explicit)
     candidate = Path(index_dir) / USERDICT_NAME
     return candidate if candidate.is_file() else None
+
+
+def enter_phase(report: Any, progress: Callable[[Any], None] | None, name: str,
+                total: int | None = None) -> None:
+    """Start phase `name` of a build or update and tell the progress callback."""
+    report.phases.enter(name, total)
+    if progress:
+        progress(report)
 
 
 def file_sha1(path: Path | None) -> str | None:
@@ -125,9 +141,11 @@ def rebuild(sources: list[Any], index_dir: str | os.PathLike, *, userdict: str |
         except BaseException:
             shutil.rmtree(gen.path, ignore_errors=True)
             raise
+        enter_phase(report, progress, "switch")
         store.switch_to(gen)
         _record_database_sources(store, gen, sources)
         store.gc(keep_previous=keep_previous)
+    report.phases.close()
     report.generation = gen.name
     report.seconds = time.monotonic() - report.started
     return report
@@ -147,9 +165,12 @@ def _record_database_sources(store: IndexStore, gen: Generation, sources: list[A
 
 def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], udict: Path | None,
                       procs: int, report: BuildReport, progress: ProgressFn | None) -> None:
+    enter_phase(report, progress, "read")
+    total = count_records(sources)
     ix = whoosh_index.create_in(str(gen.path), build_schema())
-    writer = ix.writer(limitmb=256)
+    writer = PhasedWriter(ix, limitmb=256, on_phase=lambda name: enter_phase(report, progress, name))
     try:
+        enter_phase(report, progress, "analyse", total)
         write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
     except BaseException:
         writer.cancel()

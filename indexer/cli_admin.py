@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from indexer.cli import Progress, admin, fail, index_dir_option
+from indexer.cli import Progress, admin, fail, index_dir_option, phase_summary
 from indexer.source_options import db_source_options
 
 wait_option = click.option(
@@ -75,9 +75,12 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:
-        raise click.ClickException("interrupted before the commit: the live index is unchanged") from None
-    finally:
         progress.done()
+        raise click.ClickException("interrupted before the commit: the live index is unchanged") from None
+    except BaseException:
+        progress.done()
+        raise
+    progress.done(report)
     _echo_recovered(report.recovered_from)
     _print_update(report)
     click.echo(
@@ -86,6 +89,8 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
         + (f", not found {report.not_found:,}" if report.not_found else "")
         + (f", duplicates {report.duplicates:,}" if report.duplicates else "")
         + f" in {report.seconds:.1f}s; {report.generation} now holds {report.documents:,} articles.")
+    if report.phases.seconds:
+        click.echo(phase_summary(report))
 
 
 @admin.command()

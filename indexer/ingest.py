@@ -64,14 +64,29 @@ def iter_inputs(paths: Iterable[Source]) -> Iterator[Result]:
 
 
 def _iter_checked(paths: list[str | DbSource]) -> Iterator[Result]:
+    for item in iter_paths(paths):
+        if isinstance(item, DbSource):
+            yield from item.iter_articles()
+        elif isinstance(item, Problem):
+            yield item
+        else:
+            yield from iter_file(*item)
+
+
+def iter_paths(paths: Iterable[Source]) -> Iterator[tuple[str, bool] | Problem | DbSource]:
+    """(file path, named explicitly) for every input file in reading order, and a Problem for each
+    directory that could not be read; database sources pass through in their place. Shared by the
+    reader and the progress pre-count."""
     visited: set[str] = set()  # real paths of directories already walked: survives symlink loops
-    for path in paths:
-        if isinstance(path, DbSource):
-            yield from path.iter_articles()
-        elif os.path.isdir(path):
+    for source in paths:
+        if isinstance(source, DbSource):
+            yield source
+            continue
+        path = os.fspath(source)
+        if os.path.isdir(path):
             yield from _walk(path, visited)
         else:
-            yield from iter_file(path, explicit=True)
+            yield path, True
 
 
 # Dictionary files kept beside the articles (the demo's userdict.txt, an index dir's synonyms) are
@@ -79,7 +94,7 @@ def _iter_checked(paths: list[str | DbSource]) -> Iterator[Result]:
 DICTIONARY_FILES = frozenset({"userdict.txt", "synonyms.txt", "stopwords.txt"})
 
 
-def _walk(top: str, visited: set[str]) -> Iterator[Result]:
+def _walk(top: str, visited: set[str]) -> Iterator[tuple[str, bool] | Problem]:
     errors: list[OSError] = []
     for dirpath, dirnames, filenames in os.walk(top, onerror=errors.append, followlinks=True):
         yield from (_os_problem(err) for err in errors)
@@ -95,7 +110,7 @@ def _walk(top: str, visited: set[str]) -> Iterator[Result]:
                              if not d.startswith(".") and not _is_index_dir(os.path.join(dirpath, d)))
         for name in sorted(filenames):
             if not name.startswith(".") and name not in DICTIONARY_FILES and file_format(name) is not None:
-                yield from iter_file(os.path.join(dirpath, name), explicit=False)
+                yield os.path.join(dirpath, name), False
     yield from (_os_problem(err) for err in errors)
 
 

@@ -405,3 +405,18 @@ class WriterLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+# -- per-segment n-gram arrays (written by indexer.ngrams, read by search_service.ngram_index) --
+# Key of a bigram ab: ord(a) << 21 | ord(b); of a unigram a: ord(a) << 21 | NGRAM_UNIGRAM (no
+# code point is that large). Files are named like the segment's own, so clean-ups remove them with it.
+NGRAM_UNIGRAM = 0x1FFFFF
+NGRAM_SUFFIXES = ("ngd", "ngs", "ngk")  # written in this order; the keys file last marks them complete
+
+
+def ngram_paths(directory: str | os.PathLike, segment_id: str) -> dict[str, Path]:
+    return {suffix: Path(directory) / f"{segment_id}.{suffix}.npy" for suffix in NGRAM_SUFFIXES}
+
+
+def has_ngrams(directory: str | os.PathLike, segment_id: str) -> bool:
+    return all(p.is_file() for p in ngram_paths(directory, segment_id).values())

@@ -40,7 +40,7 @@ def sync_round(source: DbSource, index_dir: str | os.PathLike, *, wait: float = 
     out = SyncReport()
     pending: dict[str, Any] = {}
 
-    def plan(gen: Generation) -> tuple[list[Article | Problem], list[str]]:
+    def plan(gen: Generation) -> tuple[list[Article | Problem], list[str], int]:
         state = load_state(index_dir, source)
         known: dict[str, str] = {}
         if state.get("generation") == gen.name and isinstance(state.get("rows"), dict):
@@ -80,7 +80,7 @@ def sync_round(source: DbSource, index_dir: str | os.PathLike, *, wait: float = 
             rows.pop(rid, None)
             removed.append(rid)
         pending.update(rows=rows, watermark=max_modified(fetched, mapping.modified, since))
-        return items, removed
+        return items, removed, len(items)
 
     def after_commit(gen: Generation, _report: UpdateReport) -> None:
         save_state(index_dir, source, gen, pending["rows"], pending["watermark"], out.round)

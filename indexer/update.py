@@ -21,13 +21,14 @@ from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError
-from whoosh.writing import SegmentWriter
 
 from indexer import analysis, ingest
-from indexer.build import analysed_documents, file_sha1, find_userdict
+from indexer.build import analysed_documents, enter_phase, file_sha1, find_userdict
 from indexer.enrich import content_hash
 from indexer.errors import IndexDamaged, SchemaMismatch, WriterBusy
 from indexer.model import Article, Problem
+from indexer.phased_writer import PhasedWriter
+from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION
 from indexer.store import TOC_RE, USERDICT_NAME, Generation, IndexStore, latest_toc, open_index
 
@@ -54,6 +55,7 @@ class UpdateReport:
     documents: int = 0
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    phases: PhaseLog = field(default_factory=PhaseLog)
 
     @property
     def changed(self) -> int:
@@ -71,18 +73,19 @@ class UpdateReport:
 ProgressFn = Callable[[UpdateReport], None]
 
 
-class GentleWriter(SegmentWriter):
+class GentleWriter(PhasedWriter):
     """A SegmentWriter whose commit leaves superseded files in place (see clean_superseded)."""
 
-    def _commit_toc(self, segments: list[Any]) -> None:
+    def _write_toc(self, segments: list[Any]) -> None:
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
 
-def open_writer(gen: Generation, wait: float, limitmb: int = 128) -> tuple[Any, GentleWriter]:
+def open_writer(gen: Generation, wait: float, limitmb: int = 128,
+                on_phase: Callable[[str], None] | None = None) -> tuple[Any, GentleWriter]:
     """Our writer lock is held already; Whoosh's own lock guards against writers that bypass it."""
     ix = open_index(gen)
     try:
-        return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb)
+        return ix, GentleWriter(ix, timeout=wait, limitmb=limitmb, on_phase=on_phase)
     except LockError:
         raise WriterBusy(
             f"the Whoosh write lock of {gen.path} is held by another process (one not using "
@@ -217,12 +220,13 @@ def update(sources: list[Any], index_dir: str | os.PathLike, *, wait: float = 0.
     """Upsert the articles of `sources` into the live generation by id; unchanged ones (same
     content hash) are left alone. The first of several inputs with one id wins, as in rebuild."""
     ingest.check_sources(sources)
-    return apply_changes(index_dir, lambda _gen: (ingest.iter_inputs(sources), delete_ids), wait=wait,
-                         procs=procs, progress=progress, grace=grace)
+    return apply_changes(index_dir, lambda _gen: (ingest.iter_inputs(sources), delete_ids, count_records(sources)),
+                         wait=wait, procs=procs, progress=progress, grace=grace)
 
 
-# Called holding the writer lock, with the live generation: what to upsert and what to delete.
-PlanFn = Callable[[Generation], tuple[Iterable[Article | Problem], Iterable[str]]]
+# Called holding the writer lock, with the live generation: what to upsert, what to delete and how
+# many records that is (None when not known beforehand; progress only).
+PlanFn = Callable[[Generation], tuple[Iterable[Article | Problem], Iterable[str], int | None]]
 
 
 def apply_changes(index_dir: str | os.PathLike, plan: PlanFn, *, wait: float = 0.0, procs: int = 1,
@@ -235,12 +239,14 @@ def apply_changes(index_dir: str | os.PathLike, plan: PlanFn, *, wait: float = 0
     with store.writer_lock(wait=wait, action=action) as lock:
         report.recovered_from = lock.recovered_from
         gen = _live_generation(store, report)
-        items, delete_ids = plan(gen)
-        ix, writer = open_writer(gen, wait)
+        enter_phase(report, progress, "read")
+        items, delete_ids, total = plan(gen)
+        ix, writer = open_writer(gen, wait, on_phase=lambda name: enter_phase(report, progress, name))
         with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 existing: set[str] = set()
                 pending = _changed_articles(items, searcher, existing, report)
+                enter_phase(report, progress, "analyse", total)
                 last = 0.0
                 for doc in analysed_documents(pending, procs):
                     if isinstance(doc, Problem):
@@ -263,6 +269,7 @@ def apply_changes(index_dir: str | os.PathLike, plan: PlanFn, *, wait: float = 0
             _finish(store, gen, report, writer, grace)
         if after_commit is not None:
             after_commit(gen, report)
+    report.phases.close()
     return report
 
 

@@ -15,7 +15,7 @@ from indexer import cli as indexer_cli
 from indexer import cli_admin, cli_sync
 from indexer.errors import NewsSearchError
 from indexer.store import index_dir_option
-from search_service import cli_dict, cli_search, cli_serve
+from search_service import cli_dict, cli_hot, cli_search, cli_serve
 
 
 class NewsSearchGroup(click.Group):
@@ -57,6 +57,7 @@ main.add_command(cli_dict.check_dict)
 main.add_command(cli_search.search)
 main.add_command(cli_search.related)
 main.add_command(cli_serve.serve)
+main.add_command(cli_hot.hot)
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,8 @@ from search_service.match import Plan
 from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import field_lengths, freshness, order
-from search_service.suggest import SUGGEST_BELOW, did_you_mean
+from search_service.reprints import groups
+from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data, did_you_mean
 
 
 def web_url(url: str | None) -> str | None:
@@ -43,13 +44,15 @@ def warm(snap: Snapshot) -> None:
         field_lengths(snap, "title")
         field_lengths(snap, "body")
         freshness(snap)
+        groups(snap)  # patched from the previous snapshot's when there is one (reprints.py)
         # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
-        # suggestion after a new generation or commit should not pay for it.
-        from search_service.suggest import suggest_data
-
-        suggest_data(snap)
+        # suggestion after a new generation or commit should not pay for it (meanwhile a
+        # snapshot of the same generation serves the previous one's, see index.CARRY_STALE).
+        snap.cached("suggest", lambda: build_suggest_data(snap), fresh=True)
     except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
         pass
+    finally:
+        snap.previous = None  # everything worth carrying over has been carried
 
 
 def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
@@ -103,7 +106,6 @@ def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: 
     Returns the first `stop` entries (only that prefix of the ranking is walked) and the total
     number of stories among `docs`.
     """
-    from search_service.reprints import groups
 
     group_of = groups(snap)
     grouped = [d for d in docs if d in group_of] if len(group_of) < len(docs) else \
@@ -132,16 +134,17 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     """Search; with `time_limit_ms`, a query that runs out of time returns the results found so
     far with "timed_out": true (a subset of the full results, possibly ranked approximately)."""
     started = time.perf_counter()
-    snap = index.snapshot()
     key = params.cache_key()
 
-    def run() -> dict[str, Any]:
-        result = _search(WhooshEngine(snap, index.store), snap, params)
-        if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
-            raise deadline.Partial(result)
-        return result
-
     with deadline.budget(time_limit_ms) as b:
+        snap = index.snapshot()  # inside the budget: opening a new commit is part of the request
+
+        def run() -> dict[str, Any]:
+            result = _search(WhooshEngine(snap, index.store), snap, params)
+            if deadline.timed_out():  # partial: answer it, but never serve it from the cache later
+                raise deadline.Partial(result)
+            return result
+
         try:
             result = snap.results.get_or(key, run)
         except deadline.Partial as partial:

@@ -1,4 +1,5 @@
-"""Editors' tools on the web: related coverage (JSON) and the advanced-search help page.
+"""Editors' tools on the web: related coverage (JSON) and the advanced-search help page (its
+examples are chosen from the served index by help_examples).
 
 Thin edge: search_service.related does the work; errors (unknown id, bad limit) are raised as
 NotFound / BadParameter and turned into the API's error envelope by api.register_error_handlers.
@@ -20,7 +21,9 @@ def api_related(article_id: str):
 
 @bp.get("/help")
 def help_page():
-    return render_template("help.html", max_related=MAX_LIMIT)
+    from search_service.help_examples import examples
+
+    return render_template("help.html", max_related=MAX_LIMIT, ex=examples(search_index()))
 
 
 def init_app(app: Flask) -> None:

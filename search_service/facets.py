@@ -5,6 +5,7 @@ reader can switch between channels; counts are exact (set sizes, not estimates).
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any
@@ -15,6 +16,16 @@ from indexer.analysis import fold_text
 from search_service.index import Snapshot
 from search_service.match import channel_docs, field_phrase_docs
 from search_service.params import SearchParams, month_last_day
+
+# Articles without a channel: counted under this label (JSON value null) and selected with
+# channel=未分类, so the channel counts add up to the total.
+NO_CHANNEL = "未分类"
+
+
+def no_channel_docs(snap: Snapshot) -> frozenset[int]:
+    col = snap.channel
+    return snap.filter_sets.get_or(("no_channel",),
+                                   lambda: frozenset(d for d in snap.live_docs if not col[d]))
 
 
 def _day_ts(day: str, end: bool) -> int:
@@ -40,6 +51,8 @@ def filter_sets(snap: Snapshot, params: SearchParams) -> dict[str, frozenset[int
         acc: frozenset[int] = frozenset()
         for value in params.channel:
             acc = acc | channel_docs(snap, value)
+            if fold_text(value) == NO_CHANNEL:
+                acc = acc | no_channel_docs(snap)
         sets["channel"] = acc
     if params.date_from or params.date_to:
         sets["date"] = date_docs(snap, params.date_from, params.date_to)
@@ -74,49 +87,77 @@ def _selected_months(params: SearchParams) -> set[str]:
     return set()
 
 
+_VOCABS: dict[tuple[str, str], dict[Any, int]] = {}
+_VOCAB_LOCK = threading.Lock()
+
+
 def _codes(snap: Snapshot, column: str) -> tuple[np.ndarray, list[Any]]:
-    """Integer code per doc number and the value of each code (code 0 = no value)."""
+    """Integer code per doc number and the value of each code (code 0 = no value).
+
+    Codes come from one grow-only vocabulary per generation and are computed once per segment,
+    so a snapshot after an update commit encodes only its new segments."""
     def make() -> tuple[np.ndarray, list[Any]]:
         values = getattr(snap, column)
-        vocab: dict[Any, int] = {}
-        codes = np.fromiter((vocab.setdefault(v, len(vocab) + 1) if v else 0 for v in values),
-                            dtype=np.int32, count=len(values))
-        labels: list[Any] = [None] * (len(vocab) + 1)
-        for v, c in vocab.items():
-            labels[c] = v
+        vocab = _VOCABS.setdefault((str(snap.gen.path), column), {})
+
+        def encode(leaf: Any, offset: int) -> np.ndarray:
+            with _VOCAB_LOCK:
+                return np.fromiter((vocab.setdefault(v, len(vocab) + 1) if v else 0
+                                    for v in values[offset:offset + leaf.doc_count_all()]),
+                                   dtype=np.int32, count=leaf.doc_count_all())
+        parts = [snap.segment_value(leaf, ("codes", column), lambda leaf=leaf, o=offset: encode(leaf, o))
+                 for leaf, offset in snap.leaves()]
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        with _VOCAB_LOCK:
+            labels: list[Any] = [None, *vocab]  # code c is the c-th value added
         return codes, labels
     return snap.cached(("codes", column), make)
 
 
-def _count(snap: Snapshot, column: str, docs: frozenset[int]) -> Counter:
-    """Exact value counts over a doc set: one numpy bincount instead of a Python loop."""
+def _count(snap: Snapshot, column: str, docs: frozenset[int], missing: bool = False) -> Counter:
+    """Exact value counts over a doc set: one numpy bincount instead of a Python loop. With
+    `missing`, docs without a value are counted under None."""
     codes, labels = _codes(snap, column)
     if not docs:
         return Counter()
     arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
     counts = np.bincount(codes[arr], minlength=len(labels))
-    return Counter({labels[c]: int(n) for c, n in enumerate(counts.tolist()) if c and n})
+    return Counter({labels[c]: int(n) for c, n in enumerate(counts.tolist()) if (c or missing) and n})
+
+
+def _months_in_view(months: Counter, years: set[str]) -> Counter:
+    """With a whole year selected, the month facet lists that year's months (so a reader can pick
+    one of them); other date ranges leave it alone, so a chosen month can be switched for another."""
+    if not years:
+        return months
+    return Counter({m: c for m, c in months.items() if m[:4] in years})
 
 
 def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozenset[int] | None],
                  params: SearchParams) -> dict[str, list[dict[str, Any]]]:
     chan_docs = apply(qdocs, sets, skip="channel")
     date_base = apply(qdocs, sets, skip="date")
-    chan = _count(snap, "channel", chan_docs)
+    chan = _count(snap, "channel", chan_docs, missing=True)
+    unfiled = chan.pop(None, 0)
     years = _count(snap, "year", date_base)
     months = _count(snap, "month", date_base)
     chosen = {fold_text(c) for c in params.channel}   # the filter matches folded values too
     sel_years, sel_months = _selected_years(params), _selected_months(params)
     # An active value stays listed (count 0) when nothing matches it, so it can be switched off.
-    for v in chosen - {fold_text(v) for v in chan}:
+    for v in chosen - {fold_text(v) for v in chan} - {NO_CHANNEL}:
         chan[next((c for c in params.channel if fold_text(c) == v), v)] = 0
+    channel = [{"value": v, "count": c, "selected": fold_text(v) in chosen}
+               for v, c in sorted(chan.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if unfiled or NO_CHANNEL in chosen:  # last: "uncategorised" is not a channel readers look for first
+        channel.append({"value": None, "count": unfiled, "selected": NO_CHANNEL in chosen,
+                        "label": NO_CHANNEL})
     for v in sel_years - {str(y) for y in years}:
         years[int(v)] = 0
     for v in sel_months - set(months):
         months[v] = 0
+    months = _months_in_view(months, sel_years)
     return {
-        "channel": [{"value": v, "count": c, "selected": fold_text(v) in chosen}
-                    for v, c in sorted(chan.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "channel": channel,
         "year": [{"value": str(v), "count": c, "selected": str(v) in sel_years}
                  for v, c in sorted(years.items(), reverse=True)],
         "month": [{"value": v, "count": c, "selected": v in sel_months}

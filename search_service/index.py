@@ -44,13 +44,29 @@ class LRU(OrderedDict):
         return value
 
 
+# Per-segment values (columns, field lengths) shared by every snapshot of a generation: Whoosh
+# segments never change (deletions live in the TOC), so after an update commit a new snapshot
+# reads only its new segments and concatenates the rest (issue 14: no stalls after commits).
+_SEGMENT_VALUES = LRU(512)
+
+# Values a new snapshot may serve from the previous snapshot of the same generation until its
+# background warm-up has rebuilt them (a few new articles' words missing from the suggestions for
+# a second, instead of a seconds-long stall of the first request that needs them).
+CARRY_STALE = frozenset({"suggest"})
+
+
 class Snapshot:
     """One immutable state of the index (a generation at one commit) and its caches."""
 
-    def __init__(self, gen: Generation, marker: str, index_dir: Path) -> None:
+    def __init__(self, gen: Generation, marker: str, index_dir: Path, previous: "Snapshot | None" = None) -> None:
         self.gen = gen
         self.marker = marker
         self.index_dir = index_dir  # the store's root: where the query-time dictionaries live
+        # The snapshot this one replaces, when of the same generation: what it built can be
+        # carried over (see carried); dropped once the warm-up has built this snapshot's own.
+        self.previous = previous if previous is not None and previous.gen.path == gen.path else None
+        if self.previous is not None:
+            self.previous.previous = None  # never a chain of old snapshots
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
@@ -91,16 +107,43 @@ class Snapshot:
             self._pin = None
 
     # -- column arrays (indexed by global docnum) ---------------------------------------------
+    def leaves(self) -> list[tuple[Any, int]]:
+        """(segment reader, first global docnum) per segment, in docnum order."""
+        reader = self.searcher().reader()
+        return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+
+    def segment_value(self, leaf: Any, name: Hashable, make: Any) -> Any:
+        """make() for one segment of this generation, cached across snapshots."""
+        return _SEGMENT_VALUES.get_or((str(self.gen.path), leaf.segment().segment_id(), name), make)
+
+    def per_segment(self, name: Hashable, make: Any) -> list[Any]:
+        """make(segment reader) per segment, cached per segment across snapshots, concatenated."""
+        out: list[Any] = []
+        for leaf, _offset in self.leaves():
+            out.extend(self.segment_value(leaf, name, lambda leaf=leaf: make(leaf)))
+        return out
+
     def _column(self, name: str) -> list[Any]:
         reader = self.searcher().reader()
         if name not in reader.schema or not reader.schema[name].column_type:
             return [None] * reader.doc_count_all()
-        return column_values(reader, name)
+        # Per segment as in store.column_values (a segment without the column gets its defaults).
+        return self.per_segment(("column", name), lambda leaf: list(leaf.column_reader(name)))
+
+    def doc_lengths(self, fieldname: str) -> list[int]:
+        """Length of `fieldname` per docnum (BM25 normalisation), read once per segment."""
+        return self.per_segment(("length", fieldname), lambda leaf: [
+            leaf.doc_field_length(d, fieldname, 0) for d in range(leaf.doc_count_all())])
 
     @cached_property
     def live_docs(self) -> frozenset[int]:
-        reader = self.searcher().reader()
-        return frozenset(d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
+        # From each segment's deletion set (TOC data), not a per-document is_deleted() walk.
+        live: set[int] = set()
+        for leaf, offset in self.leaves():
+            live.update(range(offset, offset + leaf.doc_count_all()))
+            if leaf.has_deletions():
+                live.difference_update(offset + d for d in leaf.segment().deleted_docs())
+        return frozenset(live)
 
     @cached_property
     def channel(self) -> list[str]:
@@ -122,21 +165,31 @@ class Snapshot:
 
     @cached_property
     def folded(self) -> list[str]:
-        """Folded title + "\\n" + body per docnum: what exact substring queries scan."""
-        return [b.decode("utf-8") if b else "" for b in self._column("folded")]
+        """Folded title + "\\n" + body per docnum: what exact substring queries check."""
+        return self.per_segment("folded", lambda leaf: [b.decode("utf-8") if b else ""
+                                                         for b in leaf.column_reader("folded")])
 
     @cached_property
     def newest_ts(self) -> int:
         known = [self.ts[d] for d in self.live_docs if self.ts[d] >= 0]
         return max(known) if known else 0
 
-    def cached(self, name: Hashable, make: Any) -> Any:
+    def carried(self, name: Hashable) -> Any:
+        """What the previous snapshot of this generation built under `name`, or None."""
+        prev = self.previous
+        return prev.extra.get(name) if prev is not None else None
+
+    def cached(self, name: Hashable, make: Any, fresh: bool = False) -> Any:
         # Built values are only ever added, so a hit needs no lock; a build locks its own key only:
         # one slow builder (seconds on a large corpus) must not hold up every other request.
         try:
             return self.extra[name]
         except KeyError:
             pass
+        if not fresh and name in CARRY_STALE:
+            stale = self.carried(name)
+            if stale is not None:
+                return stale
         with self.extra_lock:
             key_lock = self._key_locks.setdefault(name, threading.RLock())
         with key_lock:
@@ -176,7 +229,7 @@ class SearchIndex:
             if self._snapshot is None or marker != self._snapshot.marker:
                 gen = self.store.require_current()
                 try:
-                    self._snapshot = Snapshot(gen, marker, self.store.root)
+                    self._snapshot = Snapshot(gen, marker, self.store.root, previous=self._snapshot)
                     # Build the per-snapshot arrays off the request path (requests that need them
                     # first simply compute them too).
                     if self.warm is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
-from search_service import deadline
+from search_service import deadline, ngram_index
 from search_service.index import Snapshot
 from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
@@ -70,13 +70,18 @@ def folded_titles(snap: Snapshot) -> list[str]:
 
 def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> frozenset[int]:
     def make() -> frozenset[int]:
+        if deadline.expired():  # out of time before starting: nothing checked, as a scan would
+            deadline.mark_timed_out()
+            raise deadline.Partial(frozenset())
         live = snap.live_docs
-        texts = snap.folded
-        if title_only:
-            titles = folded_titles(snap)
-            found, complete = deadline.scan(live, lambda d: needle in titles[d])
-        else:
-            found, complete = deadline.scan(live, lambda d: needle in texts[d])
+        # Candidates from the n-gram postings (a superset of the answer), then the same check
+        # as a scan of every text: the result is exactly the scan's (search_service/ngram_index.py).
+        pool, sure = ngram_index.candidates(snap, needle) if needle else (live, False)
+        pool = [d for d in pool if d in live] if pool is not live else live
+        if sure and not title_only:
+            return frozenset(pool)
+        texts = folded_titles(snap) if title_only else snap.folded
+        found, complete = deadline.scan(pool, lambda d: needle in texts[d])
         if not complete:  # out of time (deadline.py): use what was found, never cache it
             raise deadline.Partial(frozenset(found))
         return frozenset(found)

@@ -49,6 +49,12 @@ SEARCH_PARAMS = [
 
 _FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count", "selected"], "properties": {
     "value": {"type": "string"}, "count": {"type": "integer"}, "selected": {"type": "boolean"}}}}
+# Channel values may be null: articles without a channel, labelled 未分类 (select with channel=未分类).
+_CHANNEL_FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count", "selected"],
+                                             "properties": {"value": {"type": ["string", "null"]},
+                                                            "count": {"type": "integer"},
+                                                            "selected": {"type": "boolean"},
+                                                            "label": {"type": "string"}}}}
 
 _HIT = {"type": "object",
         "required": ["id", "title", "title_html", "snippet_html", "url", "channel", "published", "author",
@@ -88,7 +94,7 @@ _SEARCH_RESULT = {
         "took_ms": {"type": "number", "minimum": 0},
         "hits": {"type": "array", "maxItems": MAX_PER_PAGE, "items": _HIT},
         "facets": {"type": "object", "required": ["channel", "year", "month"],
-                   "properties": {"channel": _FACET, "year": _FACET, "month": _FACET}},
+                   "properties": {"channel": _CHANNEL_FACET, "year": _FACET, "month": _FACET}},
         "suggestion": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["q", "total"], "properties": {
             "q": {"type": "string"}, "total": _INT}}]},
         # What the search did not require (relax.py): null when every word was required.
@@ -172,7 +178,12 @@ def spec() -> dict[str, Any]:
                            "json (default) or opensearch (the browser suggestion format)")],
                 "responses": {"200": {"description": "Suggestions, best first", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["ok", "suggestions"], "properties": {
-                        "ok": {"const": True}, "suggestions": _STRINGS}}},
+                        "ok": {"const": True}, "suggestions": _STRINGS,
+                        # The same suggestions with their kind and how many leading characters were typed.
+                        "items": {"type": "array", "items": {
+                            "type": "object", "required": ["text", "kind", "match"], "properties": {
+                                "text": {"type": "string"}, "kind": {"enum": ["query", "word", "title"]},
+                                "match": _INT}}}}}},
                     "application/x-suggestions+json": {"schema": {
                         # [typed text, [suggestions]]
                         "type": "array", "items": {"anyOf": [{"type": "string"}, _STRINGS]}, "minItems": 2,
@@ -185,7 +196,8 @@ def spec() -> dict[str, Any]:
                     "type": "object", "required": ["ok", "days", "enabled", "queries"], "properties": {
                         "ok": {"const": True}, "days": {"type": "integer"}, "enabled": {"type": "boolean"},
                         "queries": {"type": "array", "items": {"type": "object", "required": ["q", "count"],
-                                                               "properties": {"q": {"type": "string"}, "count": _INT}}}}}),
+                                                               "properties": {"q": {"type": "string"}, "count": _INT,
+                                                                              "pinned": {"type": "boolean"}}}}}}),
                     **errors}}},
             "/api/stats": {"get": {
                 "operationId": "stats", "summary": "What the live index holds",

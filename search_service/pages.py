@@ -16,6 +16,7 @@ from indexer.analysis import words
 from search_service import core, feeds, pages_view
 from search_service.errors import BadParameter
 from search_service.params import SearchParams, parse_search_params
+from search_service.queryfilter import clean
 from search_service.relax import FILLER_WORDS
 from search_service.services import search_index, services
 
@@ -50,11 +51,13 @@ def _hot(limit: int = HOT_LIMIT) -> list[dict[str, Any]]:
 
 
 def _related(q: str) -> list[str]:
-    qlog = _query_log()
-    if qlog is None:
+    """Other public queries sharing a word with `q` (pinned entries are not "related")."""
+    if _query_log() is None:
         return []
-    min_count = int(current_app.config.get("HOT_MIN_COUNT", 2))
-    return qlog.related(q, words, RELATED_LIMIT, 30, min_count)
+    from search_service.publiclists import related
+    from search_service.suggest_api import FREQUENT_DAYS, MAX_CANDIDATES, public_queries
+
+    return related(q, words, public_queries(FREQUENT_DAYS, MAX_CANDIDATES, pinned=False), RELATED_LIMIT)
 
 
 def _raw_q() -> str:
@@ -107,7 +110,8 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         interval, histogram = pages_view.chart_data(result["histogram"], params.facet_interval or "month")
         chart = pages_view.timeline(histogram, interval, args)
     return {
-        "q": params.q, "result": result, "hits": hits, "total": result["total"],
+        # The query is shown without control, bidi or escape characters.
+        "q": clean(params.q), "result": result, "hits": hits, "total": result["total"],
         "took": _fmt_ms(result["took_ms"]), "page": params.page, "pages": result["pages"],
         "first_number": (params.page - 1) * params.per_page + 1,
         "facet_groups": facet_groups, "filters": pages_view.active_filters(args),

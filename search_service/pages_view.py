@@ -54,7 +54,7 @@ def facet_groups(facets: dict[str, list[dict[str, Any]]], args: dict[str, Any]) 
     for kind, label in FACET_LABELS:
         items = []
         for f in facets.get(kind) or []:
-            value, selected = str(f["value"]), bool(f["selected"])
+            value, selected = f.get("label") or str(f["value"]), bool(f["selected"])
             if kind == "channel":
                 chosen = args["channel"]
                 new = [c for c in chosen if c != value] if selected else chosen + [value]
@@ -152,11 +152,20 @@ def _buckets(values: list[str], interval: str) -> list[str]:
     return values
 
 
+MAX_LABELS = 6  # axis labels that still fit side by side on a phone
+
+
 def _label(value: str, i: int, n: int, interval: str) -> str:
-    """Sparse axis labels that fit a phone: with many months only the years (at January), else
-    every k-th bucket."""
-    if interval == "month" and n > 6:
-        return f"{value[:4]}年" if i == 0 or value.endswith("-01") else ""
+    """Sparse axis labels that fit a phone. Months: every k-th month (k = 1, 2, 3, 4, 6 or 12,
+    the smallest giving at most MAX_LABELS labels, aligned to January) as "M月", with the year
+    on the first label and on January; otherwise every k-th bucket."""
+    if interval == "month" and n > MAX_LABELS:
+        step = next((k for k in (1, 2, 3, 4, 6, 12) if -(-n // k) <= MAX_LABELS), 12)
+        year, month = int(value[:4]), int(value[5:7])
+        if (month - 1) % step:
+            return ""
+        # The first labelled bar comes within the first `step` bars: it names the year.
+        return f"{year}年{month}月" if month == 1 or i < step else f"{month}月"
     every = max(1, -(-n // 8))
     return value if i % every == 0 else ""
 

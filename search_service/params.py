@@ -19,6 +19,10 @@ SORTS = ("relevance", "newest", "oldest")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 INTERVALS = ("day", "month", "year")
 
+# Parameter values are trimmed of ASCII white space only: str.strip() would also eat control
+# characters such as \x1d, turning a malformed value into a silently accepted blank.
+_SPACE = " \t\r\n\f\v"
+
 
 @dataclass
 class SearchParams:
@@ -64,7 +68,7 @@ def month_last_day(month: str) -> str:
 
 def whole_number(raw: str) -> int:
     """int() of a query-string value; "2.0" (how some clients write an integer) counts as 2."""
-    text = raw.strip()
+    text = raw.strip(_SPACE)
     try:
         return int(text)
     except ValueError:
@@ -81,7 +85,7 @@ def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, h
 def bounded_int(name: str, raw: str | None, default: int, low: int, high: int | None) -> int:
     """The one integer validator of every edge (search, suggest, hot, related): a whole number
     in low..high (no upper bound when `high` is None), `default` when missing or blank."""
-    if raw is None or not raw.strip():   # a blank form field means the default
+    if raw is None or not raw.strip(_SPACE):   # a blank form field means the default
         return default
     try:
         value = whole_number(raw)
@@ -95,31 +99,31 @@ def bounded_int(name: str, raw: str | None, default: int, low: int, high: int | 
 
 def _date(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     raw = _one(args, name)
-    if raw is None or not raw.strip():
+    if raw is None or not raw.strip(_SPACE):
         return None
     try:
         # Only YYYY-MM-DD: date.fromisoformat alone also takes 20200101 and week dates (2020-W01-1).
-        if not _ISO_DAY.fullmatch(raw.strip()):
+        if not _ISO_DAY.fullmatch(raw.strip(_SPACE)):
             raise ValueError(raw)
-        return date.fromisoformat(raw.strip()).isoformat()
+        return date.fromisoformat(raw.strip(_SPACE)).isoformat()
     except ValueError:
         raise BadParameter(name, f"`{name}` must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
 
 
 def _text(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     raw = _one(args, name)
-    if raw is None or not raw.strip():
+    if raw is None or not raw.strip(_SPACE):
         return None
     if len(raw) > MAX_QUERY_CHARS:
         raise BadParameter(name, f"`{name}` must be at most {MAX_QUERY_CHARS} characters")
-    return raw.strip()
+    return raw.strip(_SPACE)
 
 
 def _bool(args: Mapping[str, Sequence[str]], name: str, default: bool) -> bool:
     raw = _one(args, name)
-    if raw is None or not raw.strip():
+    if raw is None or not raw.strip(_SPACE):
         return default
-    value = raw.strip().lower()
+    value = raw.strip(_SPACE).lower()
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
@@ -143,11 +147,11 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
     if any(len(c) > 50 for c in channels) or len(channels) > 20:  # as given, before blanks are dropped
         raise BadParameter("channel", "`channel` takes at most 20 values of at most 50 characters")
     channels = [c.strip() for c in channels if c and c.strip()]
-    sort = (_one(args, "sort") or "relevance").strip() or "relevance"
+    sort = (_one(args, "sort") or "relevance").strip(_SPACE) or "relevance"
     if sort not in SORTS:
         raise BadParameter("sort", f"`sort` must be one of {', '.join(SORTS)}, got {sort[:40]!r}")
     interval = _one(args, "facet_interval")
-    if interval is not None and interval.strip() and interval.strip() not in INTERVALS:
+    if interval is not None and interval.strip(_SPACE) and interval.strip(_SPACE) not in INTERVALS:
         raise BadParameter("facet_interval", f"`facet_interval` must be one of {', '.join(INTERVALS)}")
     page = _int(args, "page", 1, 1, None)
     per_page = _int(args, "per_page", 10, 1, MAX_PER_PAGE)
@@ -162,5 +166,5 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
         author=_text(args, "author"), source=_text(args, "source"), sort=sort, page=page,
         per_page=per_page, collapse=_bool(args, "collapse", True),
         relax=_bool(args, "relax", True),
-        facet_interval=(interval.strip() if interval and interval.strip() else None),
+        facet_interval=(interval.strip(_SPACE) if interval and interval.strip(_SPACE) else None),
     )

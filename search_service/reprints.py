@@ -21,14 +21,28 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
+from search_service import deadline
 from search_service.index import Snapshot
 
 REPRINT_WINDOW_DAYS = 7
 MIN_JACCARD = 0.8
 MAX_HAMMING = 16
 SHINGLE = 5
+
+
+_BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 (np.bitwise_count needs numpy 2; setup.cfg allows 1.26)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values)
+    as_bytes = np.ascontiguousarray(values, dtype=np.uint64).view(np.uint8).reshape(-1, 8)
+    return _BYTE_BITS[as_bytes].sum(axis=1, dtype=np.uint8)
 
 
 class _UnionFind:
@@ -68,22 +82,21 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[int],
-                texts: Sequence[str]) -> dict[int, int]:
-    """docnum -> group id (the group's earliest article) for articles that have reprints.
+def find_edges(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[int],
+               texts: Sequence[str], identical: bool = True) -> list[tuple[int, int]]:
+    """Pairs of articles that are the same story (the rule of this module's docstring).
 
-    Plain data in (per-docnum SimHash, timestamp (-1 = unknown), whitespace-free folded body),
-    so the rule can be measured outside an index.
-    """
-    uf = _UnionFind()
+    The rule is pairwise, so the pairs of unchanged articles stay right across commits: a new
+    snapshot keeps them and only pairs the new articles (see compute_groups)."""
+    edges: list[tuple[int, int]] = []
     docs = [d for d in docs if texts[d]]
     # 1. Identical bodies, any dates. Bucketed by the text itself, not by SimHash: bodies that
     #    differ only in spacing ("iPhone 15" / "iPhone15") are equal here but tokenize differently.
     first_with: dict[str, int] = {}
-    for d in docs:
+    for d in docs if identical else ():
         first = first_with.setdefault(texts[d], d)
         if first != d:
-            uf.union(first, d)
+            edges.append((first, d))
     # 2. Edited reprints inside the date window: every pair of dated articles at most
     #    REPRINT_WINDOW_DAYS apart whose SimHashes are close gets its shingle overlap checked.
     dated = sorted((ts[d], d) for d in docs if ts[d] >= 0 and hashes[d] is not None)
@@ -97,13 +110,28 @@ def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[
             cache[d] = shingles(texts[d])
         return cache[d]
 
+    ordered_hashes = np.array([hashes[d] for d in order], dtype=np.uint64)
     for i, a in enumerate(order):
+        if i % 512 == 0 and deadline.expired():  # a request's budget (none in the warm-up)
+            deadline.mark_timed_out()
+            raise deadline.Partial(edges)
         hi = bisect.bisect_right(times, times[i] + window, lo=i + 1)
-        ha = hashes[a]
-        close = [b for b in order[i + 1:hi] if (ha ^ hashes[b]).bit_count() <= MAX_HAMMING]  # type: ignore[operator]
-        for b in close:
+        if hi <= i + 1:
+            continue
+        # Popcounts of the whole window at once (a Python loop here was 60% of a regrouping).
+        near = np.flatnonzero(popcount(ordered_hashes[i + 1:hi] ^ ordered_hashes[i]) <= MAX_HAMMING)
+        for j in near.tolist():
+            b = order[i + 1 + j]
             if jaccard(sh(a), sh(b)) >= MIN_JACCARD:
-                uf.union(a, b)
+                edges.append((a, b))
+    return edges
+
+
+def groups_of(edges: Iterable[tuple[int, int]], ts: Sequence[int]) -> dict[int, int]:
+    """docnum -> group id (the group's earliest article) from same-story pairs (transitive)."""
+    uf = _UnionFind()
+    for a, b in edges:
+        uf.union(a, b)
     clusters: dict[int, list[int]] = defaultdict(list)
     for d in uf.parent:
         clusters[uf.find(d)].append(d)
@@ -116,16 +144,114 @@ def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[
     return out
 
 
+def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[int],
+                texts: Sequence[str]) -> dict[int, int]:
+    """docnum -> group id (the group's earliest article) for articles that have reprints.
+
+    Plain data in (per-docnum SimHash, timestamp (-1 = unknown), whitespace-free folded body),
+    so the rule can be measured outside an index.
+    """
+    return groups_of(find_edges(docs, hashes, ts, texts), ts)
+
+
+SegKey = tuple[str, int]  # (segment id, local docnum): names an article across commits
+
+
+def _window_edges_of_new(new: list[int], live: frozenset[int], hashes: Sequence[int | None], ts: Sequence[int],
+                         text: Callable[[int], str]) -> list[tuple[int, int]]:
+    """Date-window pairs (rule 2) that involve at least one of the `new` articles."""
+    ts_arr = np.asarray(ts, dtype=np.int64)
+    hash_arr = np.array([h if h is not None else 0 for h in hashes], dtype=np.uint64)
+    window = REPRINT_WINDOW_DAYS * 86400
+    new_set = set(new)
+    edges: list[tuple[int, int]] = []
+    for a in new:
+        if not text(a) or ts[a] < 0 or hashes[a] is None:
+            continue
+        near = np.flatnonzero((np.abs(ts_arr - ts[a]) <= window) & (ts_arr >= 0)
+                              & (popcount(hash_arr ^ hash_arr[a]) <= MAX_HAMMING))
+        for b in near.tolist():
+            # A pair of two new articles is found from its smaller docnum only.
+            if b == a or b not in live or hashes[b] is None or (b in new_set and b < a) or not text(b):
+                continue
+            if jaccard(shingles(text(a)), shingles(text(b))) >= MIN_JACCARD:
+                edges.append((a, b))
+    return edges
+
+
 def compute_groups(snap: Snapshot) -> dict[int, int]:
-    """docnum -> group id (the group's earliest article) for docs that have reprints."""
+    """docnum -> group id (the group's earliest article) for docs that have reprints.
+
+    After a commit of the same generation the previous snapshot's state is carried over: the
+    date-window pairs of articles in segments it also had (deleted ones drop out) and the body
+    hash of every article; only the articles of new segments are compared, instead of
+    regrouping the whole archive. Identical bodies are grouped from the hash buckets each time
+    (a bucket's members are compared, so a hash collision cannot join two stories)."""
     hashes = snap._column("simhash")
     folded = snap.folded
-    texts = [body_text(t) if t else "" for t in folded]
-    return find_groups(snap.live_docs, hashes, snap.ts, texts)
+    live = snap.live_docs
+    layout = [(leaf.segment().segment_id(), offset, leaf.doc_count_all()) for leaf, offset in snap.leaves()]
+    segments = frozenset(seg for seg, _o, _c in layout)
+    offsets = {seg: offset for seg, offset, _c in layout}
+    texts: dict[int, str] = {}
+
+    def text(d: int) -> str:
+        if d not in texts:
+            texts[d] = body_text(folded[d]) if folded[d] else ""
+        return texts[d]
+
+    def doc(key: SegKey) -> int | None:
+        offset = offsets.get(key[0])
+        return None if offset is None else offset + key[1]
+
+    def key(d: int) -> SegKey:
+        seg, offset, _count = max((row for row in layout if row[1] <= d), key=lambda row: row[1])
+        return seg, d - offset
+
+    prev = snap.carried("reprint_state")
+    if prev is None:
+        all_texts = [body_text(t) if t else "" for t in folded]
+        texts.update(enumerate(all_texts))
+        try:
+            window_edges = find_edges(live, hashes, snap.ts, all_texts, identical=False)
+        except deadline.Partial as partial:  # out of time: these groups for this request only
+            raise deadline.Partial(groups_of(partial.value, snap.ts)) from None
+        new = sorted(live)
+        by_text: dict[int, list[SegKey]] = defaultdict(list)
+    else:
+        old_edges, old_by_text, old_segments = prev
+        window_edges = [(a, b) for a, b in ((doc(x), doc(y)) for x, y in old_edges)
+                        if a is not None and b is not None and a in live and b in live]
+        new = sorted(d for seg, offset, count in layout if seg not in old_segments
+                     for d in range(offset, offset + count) if d in live)
+        window_edges += _window_edges_of_new(new, live, hashes, snap.ts, text)
+        by_text = defaultdict(list)
+        for h, keys in old_by_text.items():
+            kept = [k for k in keys if k[0] in segments]
+            if kept:
+                by_text[h] = kept
+    for d in new:
+        if text(d):
+            by_text[hash(text(d))].append(key(d))
+    # Rule 1, identical bodies, from the buckets with two or more live articles.
+    edges = list(window_edges)
+    for keys in by_text.values():
+        if len(keys) > 1:
+            members = [d for d in map(doc, keys) if d is not None and d in live]
+            first_with: dict[str, int] = {}
+            for d in members:
+                first = first_with.setdefault(text(d), d)
+                if first != d:
+                    edges.append((first, d))
+    snap.extra["reprint_state"] = ([(key(a), key(b)) for a, b in window_edges], dict(by_text), segments)
+    return groups_of(edges, snap.ts)
 
 
 def groups(snap: Snapshot) -> dict[int, int]:
-    return snap.cached("reprint_groups", lambda: compute_groups(snap))
+    try:
+        return snap.cached("reprint_groups", lambda: compute_groups(snap))
+    except deadline.Partial as partial:  # fewer reprints folded, the answer flagged timed_out
+        return partial.value
 
 
 def reprints_of(snap: Snapshot, docnum: int) -> list[int]:

@@ -49,9 +49,7 @@ YEAR_WEIGHT = 2.0
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
-        reader = snap.searcher().reader()
-        n = reader.doc_count_all()
-        return np.fromiter((reader.doc_field_length(d, fieldname, 0) for d in range(n)), dtype=np.float32, count=n)
+        return np.asarray(snap.doc_lengths(fieldname), dtype=np.float32)  # per segment, see index.py
     return snap.cached(("lengths", fieldname), make)
 
 
@@ -83,6 +81,8 @@ def idf(n_docs: int, df: int) -> float:
 def _norm(snap: Snapshot, fieldname: str, ids: np.ndarray) -> np.ndarray:
     """Per-document length normalisation of one field: 1 - b + b * len / avglen."""
     b = FIELD_B.get(fieldname, DEFAULT_B)
+    if not b:
+        return np.ones(len(ids), dtype=np.float64)
     return 1.0 - b + b * field_lengths(snap, fieldname)[ids] / avg_length(snap, fieldname)
 
 
@@ -212,10 +212,7 @@ def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
     (1 - position / count) among the article's keywords (0 for a word not among them)."""
     out = np.ones(len(arr), dtype=np.float64)
     ws = list(dict.fromkeys(words))
-    for k, d in enumerate(arr.tolist()):
-        if deadline.expired():
-            deadline.mark_timed_out()
-            break
+    for k, d in enumerate(arr.tolist()):  # bounded: at most ABOUT_TOP cached look-ups
         ranks = keyword_ranks(snap, d)
         if ranks:
             got = sum(1.0 - ranks[w] / len(ranks) for w in ws if w in ranks)

@@ -194,7 +194,13 @@ def normalise_prefix(text: str) -> str:
 def suggest(snap: Any, text: str, limit: int = 8,
             frequent: Sequence[tuple[str, int]] = ()) -> list[str]:
     """Up to `limit` completions for what the reader has typed so far, best first."""
-    prefix = normalise_prefix(text)
+    return [display for display, _ in ranked(snap, normalise_prefix(text), limit, frequent)]
+
+
+def ranked(snap: Any, prefix: str, limit: int = 8, frequent: Sequence[tuple[str, int]] = (),
+           words_only: bool = False) -> list[tuple[str, float]]:
+    """(completion, score) for a normalised prefix, best first; the score's tier (TIER_QUERY,
+    TIER_WORD, TIER_TITLE) says what kind of completion it is. `words_only`: no titles."""
     if not prefix:
         return []
     data = suggest_data(snap)
@@ -213,10 +219,11 @@ def suggest(snap: Any, text: str, limit: int = 8,
     ids = data.by_text.with_prefix(prefix)
     if as_pinyin:
         ids = ids + data.by_pinyin.with_prefix(letters) + data.by_initials.with_prefix(letters)
+    if words_only:
+        ids = [i for i in ids if data.scores[i] >= TIER_WORD]
     for i in heapq.nlargest(limit * 3, set(ids), key=data.scores.__getitem__):
         offer(data.texts[i], data.scores[i])
-    ranked = sorted(candidates.values(), key=lambda ds: (-ds[1], ds[0]))
-    return [display for display, _ in ranked[:limit]]
+    return sorted(candidates.values(), key=lambda ds: (-ds[1], ds[0]))[:limit]
 
 
 # -- did you mean ---------------------------------------------------------------------------

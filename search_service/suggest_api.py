@@ -2,19 +2,23 @@
 that counts queries when ``QUERY_LOG`` is on.
 
 Config: QUERY_LOG (bool), QUERY_LOG_PATH (default INDEX_DIR/querylog.sqlite3), HOT_MIN_COUNT
-(a query must be searched at least this often in the window before it is shown to anyone:
-one reader's rare query never appears on the page; default 2).
+(distinct visitors who must have searched a query on one day before anyone else is shown it;
+default 5, never below 2), HOT_COUNT_API (also count /api/search requests; default off: only
+the page's own searches count), HOT_LISTS_DIR (where hot_block.txt and hot_pinned.txt live;
+default INDEX_DIR), HOT_CACHE_SECONDS (how long public lists may be served from
+memory; default 0 = until the next logged search). What is shown is decided by publiclists.
 """
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from search_service import suggest
+from search_service import publiclists, suggest_items
 from search_service.errors import BadParameter
 from search_service.params import MAX_QUERY_CHARS, SearchParams, bounded_int
 from search_service.querylog import FILE_NAME, QueryLog
@@ -25,25 +29,43 @@ bp = Blueprint("suggest_api", __name__)
 MAX_SUGGESTIONS = 20
 DEFAULT_SUGGESTIONS = 8
 FREQUENT_DAYS = 30
+MAX_CANDIDATES = publiclists.MAX_CANDIDATES
 
 
 def query_log(app: Flask | None = None) -> QueryLog | None:
     return services(app).query_log
 
 
+@lru_cache(maxsize=16)
+def _editor_files(root: str) -> publiclists.EditorFiles:
+    return publiclists.EditorFiles(root)
+
+
+def editor_files() -> publiclists.EditorFiles:
+    """hot_block.txt / hot_pinned.txt of this app (HOT_LISTS_DIR, default INDEX_DIR), re-read on change."""
+    config = current_app.config
+    return _editor_files(os.fspath(config.get("HOT_LISTS_DIR") or config["INDEX_DIR"]))
+
+
 def min_count() -> int:
-    return int(current_app.config.get("HOT_MIN_COUNT", 2))
+    return publiclists.min_visitors(current_app.config.get("HOT_MIN_COUNT"))
+
+
+def public_queries(days: int, limit: int, pinned: bool = True) -> list[dict[str, Any]]:
+    """The public list over `days` days (pinned first); [] without a log."""
+    qlog = query_log()
+    if qlog is None:
+        return []
+    return publiclists.listed(qlog, editor_files().lists(), min_count(), search_index(), days, limit, pinned)
 
 
 def frequent_queries() -> list[tuple[str, int]]:
-    """Frequent queries of the last 30 days (privacy threshold applied); [] without a log."""
-    qlog = query_log()
-    return qlog.frequent(FREQUENT_DAYS, 500, min_count()) if qlog else []
+    """Public queries of the last 30 days for suggestions, pinned ones included."""
+    return [(e["q"], e["count"]) for e in public_queries(FREQUENT_DAYS, MAX_CANDIDATES)]
 
 
 def hot_queries(days: int = 7, limit: int = 10) -> list[dict[str, Any]]:
-    qlog = query_log()
-    return qlog.hot(days, limit, min_count()) if qlog else []
+    return public_queries(days, limit)
 
 
 def safe_json(data: Any, mimetype: str = "application/json", status: int = 200) -> Response:
@@ -67,11 +89,13 @@ def api_suggest() -> Response:
     fmt = request.args.get("format", "").strip() or "json"
     if fmt not in ("json", "opensearch"):
         raise BadParameter("format", "`format` must be json or opensearch")
-    found = suggest.suggest(search_index().snapshot(), q, limit, frequent_queries()) \
+    found = suggest_items.items(search_index().snapshot(), q, limit, frequent_queries()) \
         if q.strip() else []
+    texts = [i["text"] for i in found]
     if fmt == "opensearch":  # what browsers ask for via the OpenSearch description
-        return safe_json([q, found], mimetype="application/x-suggestions+json")
-    return safe_json({"ok": True, "suggestions": found})
+        return safe_json([q, texts], mimetype="application/x-suggestions+json")
+    # "items" adds what the box needs: kind (query, word, title) and the typed length to bold.
+    return safe_json({"ok": True, "suggestions": texts, "items": found})
 
 
 @bp.get("/api/hot")
@@ -91,13 +115,18 @@ def open_query_log(app: Flask) -> QueryLog | None:
     if not app.config.get("QUERY_LOG"):
         return None
     path = app.config.get("QUERY_LOG_PATH") or os.path.join(os.fspath(app.config["INDEX_DIR"]), FILE_NAME)
-    return QueryLog(path)
+    return QueryLog(path, cache_seconds=float(app.config.get("HOT_CACHE_SECONDS") or 0))
 
 
 def count_query(qlog: QueryLog) -> Callable[[SearchParams, dict[str, Any]], None]:
     """The after-search hook that counts a query once per search (first pages only: paging through
     one query's results is still one search)."""
     def after_search(params: SearchParams, result: dict[str, Any]) -> None:
-        if params.page == 1:
-            qlog.record(params.q, int(result.get("total", 0)))
+        # Only first pages: paging through one query's results is still one search. Only the
+        # page's searches unless configured: scripts calling the API are not readers.
+        if params.page != 1:
+            return
+        if request.endpoint != "pages.search_page" and not current_app.config.get("HOT_COUNT_API"):
+            return
+        qlog.record(params.q, int(result.get("total", 0)), visitor=request.remote_addr or "")
     return after_search

@@ -86,7 +86,7 @@ def assert_answers(index_dir: Path, committed: set[str]) -> set[str]:
     ids = live_ids(index_dir)
     assert committed <= ids, sorted(committed - ids)[:5]
     client = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "QUERY_LOG": False}).test_client()
-    resp = client.get("/api/search", query_string={"q": "澜舟星图", "collapse": "false"})
+    resp = client.get("/api/search", query_string={"q": "澜舟星图", "collapse": "false", "per_page": 50})
     assert resp.status_code == 200 and "demo-004" in {h["id"] for h in resp.get_json()["hits"]}
     assert client.get("/api/articles/demo-001").status_code == 200
     checked = cli("check", "--index-dir", index_dir)

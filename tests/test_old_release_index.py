@@ -34,7 +34,7 @@ QUERIES = ["支付宝小程序", "银", '"小程序"', "地铁5号线南延段",
 @pytest.fixture(scope="module")
 def old_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tree = tmp_path_factory.mktemp("old_release")
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE, "indexer"],
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE, "indexer", "search_service"],
                              capture_output=True)
     if archive.returncode != 0:
         message = f"commit {PREVIOUS_RELEASE} is not in this checkout's history: {archive.stderr.decode()[:200]}"

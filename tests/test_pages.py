@@ -312,19 +312,23 @@ def logging_client(demo_index: Path, tmp_path: Path):
 
 def test_page_searches_feed_hot_and_related(logging_client):
     c = logging_client
-    for url in ["/search?q=江城 马拉松"] * 3 + ["/search?q=马拉松"] * 2 + ["/search?q=支付宝"] * 2 + \
-               ["/search?q=地铁"] + ["/search?q=江城 马拉松&page=2"] * 3:
-        assert c.get(url).status_code == 200
+    # (query, distinct visitors); each visitor also searches twice and opens page 2 (one search).
+    for q, n in (("江城 马拉松", 7), ("马拉松", 5), ("支付宝", 5), ("地铁", 4)):
+        for v in range(n):
+            for url in [f"/search?q={q}"] * 2 + [f"/search?q={q}&page=2"]:
+                assert c.get(url, environ_base={"REMOTE_ADDR": f"10.1.0.{v}"}).status_code == 200
     hot = c.get("/api/hot").get_json()
-    # Page 2 is not a new search; 地铁 was searched once (below the privacy threshold of 2).
-    assert hot["queries"] == [{"q": "江城 马拉松", "count": 3}, {"q": "支付宝", "count": 2}, {"q": "马拉松", "count": 2}]
+    # 地铁 was searched by 4 visitors (below the privacy threshold of 5).
+    assert hot["queries"] == [{"q": "江城 马拉松", "count": 7}, {"q": "支付宝", "count": 5}, {"q": "马拉松", "count": 5}]
     doc, _ = page(c, "/")
     assert texts(doc, '//section[@class="hot"]//li/a') == ["江城 马拉松", "支付宝", "马拉松"]
     assert doc.xpath('//section[@class="hot"]//li/a/@href')[0] == "/search?q=" + quote("江城 马拉松")
     doc, _ = page(c, "/search?q=马拉松")
     assert texts(doc, '//section[@class="related"]//li/a') == ["江城 马拉松"]
+    for v in range(7, 8):  # with the page visit above, two more visitors for 马拉松: it overtakes 支付宝
+        assert c.get("/search?q=马拉松", environ_base={"REMOTE_ADDR": f"10.1.0.{v}"}).status_code == 200
     doc, _ = page(c, "/search?q=量子引力")  # empty results suggest what others searched
-    # 马拉松 now has 3 searches too; ties are listed in text order.
+    # 马拉松 now has 7 visitors too; ties are listed in text order.
     assert texts(doc, '//ul[@aria-labelledby="empty-hot"]/li/a') == ["江城 马拉松", "马拉松", "支付宝"]
 
 
@@ -374,10 +378,21 @@ def test_timeline_fills_empty_months():
         ("2025-02", 1, 10, "2025-02")]
     assert chart["bars"][0]["href"] == "/search?q=x&from=2024-11-01&to=2024-11-30"
     assert chart["bars"][1]["href"] is None
-    # Many months: only the years are labelled (first bar and every January), so labels fit a phone.
+    # Many months: every second month is labelled (at most 6 labels fit a phone), the year on the
+    # first label and on January.
     chart = pages_view.timeline([{"value": "2024-09", "count": 1}, {"value": "2025-04", "count": 3}], "month",
                                 {"q": "x", "channel": []})
-    assert [b["label"] for b in chart["bars"]] == ["2024年", "", "", "", "2025年", "", "", ""]
+    assert [b["label"] for b in chart["bars"]] == ["2024年9月", "", "11月", "", "2025年1月", "", "3月", ""]
+    # A year of months: every second month from January.
+    chart = pages_view.timeline([{"value": "2024-01", "count": 1}, {"value": "2024-12", "count": 3}], "month",
+                                {"q": "x", "channel": []})
+    assert [b["label"] for b in chart["bars"]] == [
+        "2024年1月", "", "3月", "", "5月", "", "7月", "", "9月", "", "11月", ""]
+    # Two years starting in June: every fourth month aligned to January (Jan, May, Sep).
+    chart = pages_view.timeline([{"value": "2023-06", "count": 1}, {"value": "2025-05", "count": 3}], "month",
+                                {"q": "x", "channel": []})
+    assert [b["label"] for b in chart["bars"] if b["label"]] == [
+        "2023年9月", "2024年1月", "5月", "9月", "2025年1月", "5月"]
 
 
 def test_page_does_not_change_cached_api_results(client):

@@ -121,23 +121,41 @@ def logging_app(demo_index: Path, tmp_path: Path):
     services(app).query_log.close()
 
 
+def _search_from(c, q: str, visitor: str, path: str = "/search", **args: str) -> None:
+    resp = c.get(path, query_string={"q": q, **args}, environ_base={"REMOTE_ADDR": visitor})
+    assert resp.status_code == 200
+
+
 def test_hot_after_logged_searches(logging_app):
     c = logging_app.test_client()
-    for q, n in (("马拉松", 3), ("江城马拉松", 2), ("云栖湾", 2), ("alice@example.com", 3), ("13812345678", 2),
-                 ("地铁", 1), ("量子引力", 2)):
-        for _ in range(n):
-            assert c.get("/api/search", query_string={"q": q}).status_code == 200
-    assert c.get("/api/search", query_string={"q": "马拉松", "page": "2"}).status_code == 200  # not a new search
+    # Distinct visitors per query (each from its own address), the threshold being 5 visitors.
+    for q, n in (("马拉松", 7), ("江城马拉松", 5), ("云栖湾", 5), ("alice@example.com", 6), ("13812345678", 5),
+                 ("地铁", 4), ("量子引力", 5)):
+        for v in range(n):
+            _search_from(c, q, f"10.0.0.{v}")
+    for v in range(5):
+        _search_from(c, "马拉松", f"10.0.1.{v}", page="2")  # not a new search
+        _search_from(c, "地铁", f"10.0.1.{v}", path="/api/search")  # API calls are not counted
     hot = c.get("/api/hot").get_json()
-    # Personal data is never logged; 地铁 is below the threshold of 2; 量子引力 finds nothing, so it
+    # Personal data is never logged; 地铁 has 4 visitors (below 5); 量子引力 finds nothing, so it
     # is not worth offering to others.
     assert hot == {"ok": True, "days": 7, "enabled": True, "queries": [
-        {"q": "马拉松", "count": 3}, {"q": "云栖湾", "count": 2}, {"q": "江城马拉松", "count": 2}]}
-    assert c.get("/api/hot?limit=1").get_json()["queries"] == [{"q": "马拉松", "count": 3}]
+        {"q": "马拉松", "count": 7}, {"q": "云栖湾", "count": 5}, {"q": "江城马拉松", "count": 5}]}
+    assert c.get("/api/hot?limit=1").get_json()["queries"] == [{"q": "马拉松", "count": 7}]
     # Frequent queries that found something come first among suggestions, also by pinyin initials.
     assert suggestions(c, "江城马")[0] == "江城马拉松"
     assert suggestions(c, "jcmls")[0] == "江城马拉松"
     assert "量子引力" not in suggestions(c, "量子")
+
+
+def test_api_searches_count_when_configured(demo_index: Path, tmp_path: Path):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True, "HOT_COUNT_API": True,
+                      "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3")})
+    c = app.test_client()
+    for v in range(5):
+        _search_from(c, "地铁", f"10.0.1.{v}", path="/api/search")
+    assert c.get("/api/hot").get_json()["queries"] == [{"q": "地铁", "count": 5}]
+    services(app).query_log.close()
 
 
 @pytest.mark.parametrize("query", ["days=0", "days=91", "limit=51", "limit=x"])
@@ -163,3 +181,35 @@ def test_query_log_privacy_and_bounds(tmp_path: Path):
     assert qlog.row_count() == 3
     assert [q for q, _ in qlog.frequent(30)] == ["江城 地铁", "词0", "词1"]
     qlog.close()
+
+
+# -- suggestion items: kind, archive spelling, typed part, last word -----------------------------
+def items(client, q: str) -> list[dict]:
+    data = client.get("/api/suggest", query_string={"q": q}).get_json()
+    assert data["suggestions"] == [i["text"] for i in data["items"]]
+    return data["items"]
+
+
+def test_items_say_what_each_suggestion_is(client):
+    got = items(client, "江城")
+    assert got[0] == {"text": "江城", "kind": "word", "match": 2}
+    kinds = [i["kind"] for i in got]
+    assert "title" in kinds and kinds == sorted(kinds, key=["query", "word", "title"].index)
+    assert all(i["text"].startswith("江城") and i["match"] == 2 for i in got)
+
+
+@pytest.mark.parametrize("typed, first", [
+    ("5g", {"text": "5G", "kind": "word", "match": 2}),          # the archive's spelling, not the folded 5g
+    ("zfb", {"text": "支付宝", "kind": "word", "match": 0}),      # pinyin initials: nothing typed to bold
+    ("江城 马", {"text": "江城 马拉松", "kind": "word", "match": 4}),  # the last word completed
+])
+def test_items_first_suggestion(client, typed, first):
+    assert items(client, typed)[0] == first
+
+
+def test_unfinished_earlier_words_are_completed_too(search_index):
+    from search_service import suggest_items
+
+    got = suggest_items.items(search_index.snapshot(), "江 马拉")
+    assert got and all(i["text"].startswith("江城 马拉") for i in got)
+    assert got[0]["match"] == 1  # only 江 was typed as shown

@@ -1,6 +1,7 @@
 /* Suggestions while typing (progressive: the form works the same without this file).
    Asks /api/suggest after a short pause and shows an ARIA listbox under the search box;
-   arrow keys move, Enter picks, Escape closes. Text is inserted with textContent only. */
+   arrow keys move, Enter picks, Escape closes (and keeps the text). Text is inserted with
+   textContent only. */
 (function () {
   "use strict";
   var input = document.getElementById("q");
@@ -33,23 +34,45 @@
     if (input.form) { input.form.submit(); }
   }
 
-  function show(words) {
+  // entries: {text, kind: "query"|"word"|"title", match: typed length}; the typed part is bold,
+  // headlines are set apart from search terms (class + a separator before the first one).
+  function show(entries) {
     list.textContent = "";
-    items = words;
+    items = entries.map(function (e) { return e.text; });
     active = -1;
-    if (!words.length) { close(); return; }
-    words.forEach(function (word, i) {
+    if (!entries.length) { close(); return; }
+    var titles = 0;
+    entries.forEach(function (entry, i) {
       var li = document.createElement("li");
       li.id = "q-suggest-" + i;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
-      li.textContent = word;
+      li.className = "suggest-" + entry.kind + (entry.kind === "title" && !titles++ && i ? " suggest-first-title" : "");
+      var n = Math.max(0, Math.min(entry.match || 0, entry.text.length));
+      if (n) {
+        var strong = document.createElement("strong");
+        strong.textContent = entry.text.slice(0, n);
+        li.appendChild(strong);
+      }
+      li.appendChild(document.createTextNode(entry.text.slice(n)));
+      if (entry.kind === "title") {
+        var tag = document.createElement("span");
+        tag.className = "visually-hidden";
+        tag.textContent = "（标题）";
+        li.appendChild(tag);
+      }
       // mousedown, not click: runs before the input loses focus and closes the list
-      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(word); });
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(entry.text); });
       list.appendChild(li);
     });
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
+  }
+
+  function entriesOf(data) {
+    if (!data || !data.ok) { return []; }
+    if (Array.isArray(data.items)) { return data.items; }
+    return (data.suggestions || []).map(function (t) { return { text: t, kind: "word", match: 0 }; });
   }
 
   function ask() {
@@ -61,7 +84,7 @@
       .then(function (resp) { return resp.ok ? resp.json() : null; })
       .then(function (data) {
         if (mine !== seq || document.activeElement !== input) { return; }  // a newer request or focus left
-        show(data && data.ok && Array.isArray(data.suggestions) ? data.suggestions : []);
+        show(entriesOf(data));
       })
       .catch(function () { close(); });
   }
@@ -74,7 +97,8 @@
     if (list.hidden || !items.length) { return; }
     if (ev.key === "ArrowDown") { ev.preventDefault(); highlight((active + 1) % items.length); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(active <= 0 ? items.length - 1 : active - 1); }
-    else if (ev.key === "Escape") { close(); }
+    // Escape closes the list only: a type=search box would otherwise also empty itself.
+    else if (ev.key === "Escape") { ev.preventDefault(); close(); }
     else if (ev.key === "Enter" && active >= 0) { ev.preventDefault(); choose(items[active]); }
   });
   input.addEventListener("blur", function () { setTimeout(close, 100); });

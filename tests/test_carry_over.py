@@ -1,0 +1,101 @@
+"""After an update commit the next snapshot reuses what the previous one built (issue 14: no
+stalls after commits): per-segment columns are not read again, reprint groups are patched (and
+equal a regrouping from scratch), the suggestion data is served from the previous snapshot until
+the warm-up has rebuilt it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.update import delete, update
+from lifecycle_util import copy_index, demo_records, write_jsonl
+from search_service import core
+from search_service import index as index_mod
+from search_service.index import SearchIndex, Snapshot
+from search_service.reprints import compute_groups, groups
+from search_service.suggest import suggest_data
+
+
+@pytest.fixture()
+def index(demo_index: Path, tmp_path: Path) -> Path:
+    return copy_index(demo_index, tmp_path)
+
+
+def next_snapshot(index: Path, previous: Snapshot | None) -> Snapshot:
+    """What SearchIndex.snapshot() makes after a commit, without its background warm-up (which
+    would race with the assertions)."""
+    search = SearchIndex(index)
+    return Snapshot(search.store.require_current(), "test", search.store.root, previous=previous)
+
+
+def reprints(records: list[dict]) -> list[dict]:
+    """An identical copy of the first article and an edited one (new last line) of the second."""
+    exact = dict(records[0], id="copy-exact", url="https://news.example.com/copy/1.html")
+    edited = dict(records[1], id="copy-edited", url="https://news.example.com/copy/2.html")
+    edited["body"] = edited["body"] + "（本文转载自合作媒体）"
+    return [exact, edited]
+
+
+def test_columns_of_unchanged_segments_are_not_read_again(index: Path, tmp_path: Path) -> None:
+    old = next_snapshot(index, None)
+    old_folded = old.folded
+    seg = old.leaves()[0][0].segment().segment_id()
+    entry = index_mod._SEGMENT_VALUES[(str(old.gen.path), seg, "folded")]
+    update([str(write_jsonl(tmp_path / "u.jsonl", reprints(demo_records())))], index)
+    new = next_snapshot(index, old)
+    assert new.previous is old
+    assert index_mod._SEGMENT_VALUES[(str(new.gen.path), seg, "folded")] is entry  # the same list, reused
+    assert new.folded[: len(old_folded)] == old_folded and len(new.folded) == len(old_folded) + 2
+
+
+def test_patched_reprint_groups_equal_a_regrouping(index: Path, tmp_path: Path) -> None:
+    records = demo_records()
+    first = next_snapshot(index, None)
+    groups(first)
+    update([str(write_jsonl(tmp_path / "u.jsonl", reprints(records)))], index)
+    second = next_snapshot(index, first)
+    assert second.carried("reprint_state") is not None  # the patch path, not a regrouping
+    patched = groups(second)
+    ids = {d: second.stored(d)["id"] for d in patched}
+    assert {"copy-exact", "copy-edited", records[0]["id"], records[1]["id"]} <= set(ids.values())
+    assert patched == compute_groups(next_snapshot(index, None))  # no previous: from scratch
+    # Deleting the original: its copy's pairs go with it; the groups still equal a regrouping.
+    delete([records[0]["id"]], index)
+    third = next_snapshot(index, second)
+    assert groups(third) == compute_groups(next_snapshot(index, None))
+    assert not any(third.stored(d)["id"] == records[0]["id"] for d in groups(third))
+
+
+def test_suggestions_are_carried_until_the_warm_up_rebuilt_them(index: Path, tmp_path: Path) -> None:
+    old = next_snapshot(index, None)
+    old_data = suggest_data(old)
+    update([str(write_jsonl(tmp_path / "u.jsonl", reprints(demo_records())))], index)
+    new = next_snapshot(index, old)
+    assert suggest_data(new) is old_data  # no seconds-long build on the request path
+    core.warm(new)
+    assert suggest_data(new) is not old_data and new.previous is None
+
+
+def test_a_cold_regrouping_stops_at_the_request_deadline(index: Path) -> None:
+    from search_service import deadline
+
+    snap = next_snapshot(index, None)
+    with deadline.budget(1e-6):  # already expired: the first check stops the regrouping
+        partial = groups(snap)
+        assert deadline.timed_out()
+    assert "reprint_groups" not in snap.extra  # a cut-short grouping is never cached
+    full = groups(snap)  # no budget (the warm-up's case): complete
+    assert full and len(partial) < len(full)
+
+
+@pytest.mark.parametrize("numpy2", [True, False])
+def test_popcount_counts_set_bits_with_and_without_numpy2(numpy2: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from search_service.reprints import popcount
+
+    values = [0, 1, 2**63, 2**64 - 1, 0x0F0F_0000_FFFF_0001]
+    if not numpy2:
+        monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert popcount(np.array(values, dtype=np.uint64)).tolist() == [bin(v).count("1") for v in values]
