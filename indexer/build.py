@@ -122,7 +122,7 @@ def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], repor
         progress(report)
 
 
-def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str | None = None,
+def rebuild(sources: list[Any], index_dir: str | os.PathLike, *, userdict: str | None = None,
             procs: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
             keep_previous: bool = True, allow_shrink: bool = False) -> BuildReport:
     ingest.check_sources(sources)
@@ -149,6 +149,7 @@ def rebuild(sources: list[str], index_dir: str | os.PathLike, *, userdict: str |
                 os.close(pin)
         enter_phase(report, progress, "switch")
         store.switch_to(gen)
+        _record_database_sources(store, gen, sources)
         store.gc(keep_previous=keep_previous)
     report.phases.close()
     report.generation = gen.name
@@ -179,7 +180,19 @@ def _check_before_switch(store: IndexStore, gen: Generation, report: BuildReport
             f"make the smaller index live")
 
 
-def _build_generation(store: IndexStore, gen: Generation, sources: list[str], udict: Path | None,
+def _record_database_sources(store: IndexStore, gen: Generation, sources: list[Any]) -> None:
+    """A rebuild from a database is the first sync round: `sync` then applies only later changes."""
+    from indexer.source_db import DbSource
+
+    db_sources = [s for s in sources if isinstance(s, DbSource)]
+    if db_sources:
+        from indexer.sync_state import record_rebuild
+
+        for source in db_sources:
+            record_rebuild(store.root, gen, source)
+
+
+def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], udict: Path | None,
                       procs: int, report: BuildReport, progress: ProgressFn | None) -> None:
     enter_phase(report, progress, "read")
     total = count_records(sources)
@@ -213,7 +226,7 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[str], ud
         "documents": report.indexed,
         "skipped": report.skipped,
         "duplicates": report.duplicates,
-        "sources": [str(Path(s).resolve()) for s in sources],
+        "sources": [getattr(s, "label", None) or str(Path(s).resolve()) for s in sources],
         "userdict_sha1": file_sha1(udict),
         "userdict": str(udict.resolve()) if udict is not None else None,
     })

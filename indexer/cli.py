@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from indexer.progress import phase_rate
+from indexer.source_options import db_source_options
 from indexer.store import index_dir_option as index_dir_option  # noqa: PLC0414 (re-exported)
 
 
@@ -158,6 +159,7 @@ def admin() -> None:
 @click.option("--quiet", is_flag=True, help="No progress line.")
 @click.option("--allow-shrink", is_flag=True,
               help="Switch even when the new index holds under half the live one's articles.")
+@db_source_options
 def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, procs: int | None,
             wait: float, quiet: bool, allow_shrink: bool) -> None:
     """Build a new index generation from SOURCES (files or directories) and switch to it atomically.

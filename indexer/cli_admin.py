@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from indexer.cli import Progress, admin, fail, index_dir_option, phase_summary
+from indexer.source_options import db_source_options
 
 wait_option = click.option(
     "--wait", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -57,6 +58,7 @@ def _print_update(report: Any) -> None:
 @click.option("--procs", type=click.IntRange(1, 64), default=1, show_default=True, help="Analysis processes.")
 @wait_option
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@db_source_options
 def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...], delete_from: str | None,
            procs: int, wait: float, quiet: bool) -> None:
     """Add or replace the articles of SOURCES in the live index, by id, in one commit.

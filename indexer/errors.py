@@ -54,3 +54,7 @@ class UnsafeState(NewsSearchError):
 
 class ShrinkRefused(NewsSearchError):
     """A rebuild produced far fewer articles than the live generation holds."""
+
+
+class DatabaseSourceError(NewsSearchError):
+    """A database source cannot be reached or read (the URL in the message has its password masked)."""

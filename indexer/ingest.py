@@ -25,9 +25,11 @@ from indexer.model import Article, Problem
 from indexer.parse_html import looks_like_html, parse_html
 from indexer.parse_jsonl import parse_json_document, parse_jsonl
 from indexer.parse_text import parse_text
+from indexer.source_db import DbSource
 
 Result = Article | Problem
 StrPath = str | os.PathLike[str]
+Source = StrPath | DbSource  # a file or directory, or a CMS database (indexer.source_db)
 
 _JSONL_GZ = (".jsonl.gz", ".ndjson.gz")
 _JSONL = (".jsonl", ".ndjson")
@@ -39,9 +41,13 @@ SUPPORTED = ", ".join(_JSONL + _JSONL_GZ + _JSON + _HTML + _TEXT) + " or no exte
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 
 
-def check_sources(paths: Iterable[StrPath]) -> None:
-    """Raise SourceNotFound naming the first input path that does not exist."""
+def check_sources(paths: Iterable[Source]) -> None:
+    """Raise SourceNotFound naming the first input path that does not exist (a database source
+    that cannot be queried raises DatabaseSourceError)."""
     for path in paths:
+        if isinstance(path, DbSource):
+            path.check()
+            continue
         if not os.path.exists(path):
             hint = " (it is a broken symbolic link)" if os.path.islink(path) else ""
             raise SourceNotFound(
@@ -50,29 +56,37 @@ def check_sources(paths: Iterable[StrPath]) -> None:
             )
 
 
-def iter_inputs(paths: Iterable[StrPath]) -> Iterator[Result]:
-    """Articles and Problems from files and directory trees, in a stable (sorted) order.
+def iter_inputs(paths: Iterable[Source]) -> Iterator[Result]:
+    """Articles and Problems from files and directory trees, in a stable (sorted) order, and from
+    database sources (their live rows, in the query's order).
 
     Raises SourceNotFound immediately (not on first iteration) when a path is missing.
     """
-    path_list = [os.fspath(p) for p in paths]
+    path_list = [p if isinstance(p, DbSource) else os.fspath(p) for p in paths]
     check_sources(path_list)
     return _iter_checked(path_list)
 
 
-def _iter_checked(paths: list[str]) -> Iterator[Result]:
+def _iter_checked(paths: list[str | DbSource]) -> Iterator[Result]:
     for item in iter_paths(paths):
-        if isinstance(item, Problem):
+        if isinstance(item, DbSource):
+            yield from item.iter_articles()
+        elif isinstance(item, Problem):
             yield item
         else:
             yield from iter_file(*item)
 
 
-def iter_paths(paths: Iterable[StrPath]) -> Iterator[tuple[str, bool] | Problem]:
+def iter_paths(paths: Iterable[Source]) -> Iterator[tuple[str, bool] | Problem | DbSource]:
     """(file path, named explicitly) for every input file in reading order, and a Problem for each
-    directory that could not be read. Shared by the reader and the progress pre-count."""
+    directory that could not be read; database sources pass through in their place. Shared by the
+    reader and the progress pre-count."""
     visited: set[str] = set()  # real paths of directories already walked: survives symlink loops
-    for path in map(os.fspath, paths):
+    for source in paths:
+        if isinstance(source, DbSource):
+            yield source
+            continue
+        path = os.fspath(source)
         if os.path.isdir(path):
             yield from _walk(path, visited)
         else:

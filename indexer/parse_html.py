@@ -228,3 +228,31 @@ def _paragraphs(tree: Any) -> list[str]:
     """Fallback body when trafilatura finds nothing: the page's <p> texts."""
     texts = (normalise_line(p.text_content()) for p in tree.iter("p"))
     return [t for t in texts if t]
+
+
+# Elements that end a paragraph when a CMS body fragment is turned into text.
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+                         "section", "article", "table", "ul", "ol", "pre", "hr", "dd", "dt"})
+
+
+def fragment_to_text(html: str) -> str:
+    """The text of an article body stored as an HTML fragment (a CMS database column).
+
+    Unlike parse_html there is no page around it to strip, so no extractor runs: every block
+    element becomes a paragraph break and everything else is kept as it is (entities resolved).
+    """
+    if "<" not in html and "&" not in html:
+        return normalise_text(html)
+    try:
+        root = lxml.html.fragment_fromstring(html.encode("utf-8", "surrogatepass"), create_parent="div",
+                                             parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True))
+    except (lxml.etree.LxmlError, ValueError):
+        return normalise_text(re.sub(r"<[^>]*>", " ", html))
+    for junk in root.xpath(".//script | .//style | .//noscript"):
+        junk.drop_tree()
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.lower() in _BLOCK_TAGS:
+            element.tail = "\n" + (element.tail or "")
+            if element.tag.lower() != "br":
+                element.text = "\n" + (element.text or "")
+    return normalise_text(root.text_content())

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 # The phases a rebuild goes through, in order (update uses a subset: analyse, merge, write, columns).
 PHASES = ("read", "analyse", "merge", "write", "columns", "switch")
@@ -60,7 +61,7 @@ def _count_lines(path: str) -> int:
     return lines + (last != b"\n")
 
 
-def count_records(sources: Iterable[str | os.PathLike[str]]) -> int:
+def count_records(sources: Iterable[Any]) -> int | None:
     """Estimated number of input records (articles or problems): one per line of JSON Lines
     files, one per other file. Costs a read of the JSON Lines bytes, not a parse."""
     from indexer import ingest  # lazily: the CLI imports this module for every command
@@ -71,6 +72,8 @@ def count_records(sources: Iterable[str | os.PathLike[str]]) -> int:
             path = item[0]
             kind = ingest.file_format(os.path.basename(path))
             total += _count_lines(path) if kind in ("jsonl", "jsonl.gz") and os.path.isfile(path) else 1
-        else:
+        elif isinstance(item, ingest.Problem):
             total += 1  # a directory that could not be read: one problem
+        else:
+            return None  # a database source: its rows are not known before the query
     return total

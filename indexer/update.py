@@ -219,24 +219,38 @@ def cancelled_on_error(writer: GentleWriter) -> Iterator[None]:
         raise
 
 
-def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.0, procs: int = 1,
+def update(sources: list[Any], index_dir: str | os.PathLike, *, wait: float = 0.0, procs: int = 1,
            progress: ProgressFn | None = None, delete_ids: Iterable[str] = (),
            grace: float = GRACE_SECONDS) -> UpdateReport:
     """Upsert the articles of `sources` into the live generation by id; unchanged ones (same
     content hash) are left alone. The first of several inputs with one id wins, as in rebuild."""
     ingest.check_sources(sources)
+    return apply_changes(index_dir, lambda _gen: (ingest.iter_inputs(sources), delete_ids, count_records(sources)),
+                         wait=wait, procs=procs, progress=progress, grace=grace)
+
+
+# Called holding the writer lock, with the live generation: what to upsert, what to delete and how
+# many records that is (None when not known beforehand; progress only).
+PlanFn = Callable[[Generation], tuple[Iterable[Article | Problem], Iterable[str], int | None]]
+
+
+def apply_changes(index_dir: str | os.PathLike, plan: PlanFn, *, wait: float = 0.0, procs: int = 1,
+                  progress: ProgressFn | None = None, grace: float = GRACE_SECONDS, action: str = "update",
+                  after_commit: Callable[[Generation, UpdateReport], None] | None = None) -> UpdateReport:
+    """The update path shared by `update` and `sync`: one writer lock, one commit. `after_commit`
+    runs after the commit, still holding the lock (sync records its state there)."""
     store = IndexStore(index_dir)
     report = UpdateReport()
-    with store.writer_lock(wait=wait, action="update") as lock:
+    with store.writer_lock(wait=wait, action=action) as lock:
         report.recovered_from = lock.recovered_from
         gen = _live_generation(store, report)
         enter_phase(report, progress, "read")
-        total = count_records(sources)
+        items, delete_ids, total = plan(gen)
         ix, writer = open_writer(gen, wait, on_phase=lambda name: enter_phase(report, progress, name))
         with cancelled_on_error(writer):
             with ix.searcher() as searcher:
                 existing: set[str] = set()
-                pending = _changed_articles(ingest.iter_inputs(sources), searcher, existing, report)
+                pending = _changed_articles(items, searcher, existing, report)
                 enter_phase(report, progress, "analyse", total)
                 last = 0.0
                 for doc in analysed_documents(pending, procs):
@@ -258,6 +272,8 @@ def update(sources: list[str], index_dir: str | os.PathLike, *, wait: float = 0.
             if progress:
                 progress(report)
             _finish(store, gen, report, writer, grace, lock)
+        if after_commit is not None:
+            after_commit(gen, report)
     report.phases.close()
     return report
 

@@ -1,7 +1,7 @@
 """The `news-search` console script: one click group, assembled here.
 
 This is the composition root of the command line. It sits above both packages, so it is the one
-module of search_service that imports the indexer's command modules (indexer.cli, indexer.cli_admin;
+module of search_service that imports the indexer's command modules (indexer.cli, indexer.cli_admin, indexer.cli_sync;
 tests/test_architecture.py allows exactly these edges). Errors of both libraries are turned into
 one-line messages (exit status 1, no traceback) in ``NewsSearchGroup.invoke``, for every command.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from indexer import cli as indexer_cli
-from indexer import cli_admin
+from indexer import cli_admin, cli_sync
 from indexer.errors import NewsSearchError
 from indexer.store import index_dir_option
 from search_service import cli_dict, cli_hot, cli_report, cli_search, cli_serve
@@ -55,6 +55,7 @@ def demo(index_dir: Path, force: bool, host: str, port: int, no_serve: bool) -> 
 for _command in cli_admin.admin.commands.values():  # indexer.cli's group, with cli_admin's added
     main.add_command(_command)
 main.add_command(demo)
+main.add_command(cli_sync.sync)
 main.add_command(cli_dict.check_dict)
 # Search commands.
 main.add_command(cli_search.search)
