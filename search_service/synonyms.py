@@ -158,11 +158,54 @@ def extra_stop_words(snap: Snapshot) -> frozenset[str]:
 
 def units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
     """Query words grouped into units, each with its alternatives (own words first); a word
-    without synonyms is a unit with one alternative."""
+    without synonyms is a unit with one alternative. Alternatives are the admin's synonyms and
+    the regional forms of the words (search_service/regional.py), computed once per snapshot
+    and word list."""
+    from search_service.index import LRU
+
+    cache = snap.cached("synonym_units", lambda: LRU(4096))
+    return cache.get_or(tuple(words), lambda: _units(snap, words))
+
+
+def _units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
+    from search_service.regional import regional_table
+
     table = query_dictionaries(snap).synonyms
-    if not table.table:
+    regional = regional_table(words, lambda text: _doc_count(snap, text))
+    if not table.table and not regional:
         return [[(w,)] for w in words]
+    if regional:  # a table for this query only: the admin's groups first, then regional forms
+        merged = {key: tuple(dict.fromkeys(table.alternatives(key) + alts)) for key, alts in regional.items()}
+        table = Synonyms(table=_Overlay(table.table, merged))
     return synonym_units(words, table)
+
+
+class _Overlay(dict):
+    """The admin's synonym table seen through this query's regional entries (no copy of it)."""
+
+    def __init__(self, base: dict[str, tuple[str, ...]], top: dict[str, tuple[str, ...]]) -> None:
+        super().__init__(top)
+        self.base = base
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.base
+
+    def get(self, key, default=None):  # type: ignore[override]
+        return dict.get(self, key) if dict.__contains__(self, key) else self.base.get(key, default)
+
+
+def _doc_count(snap: Snapshot, text: str) -> int:
+    """Articles holding every word of `text` (postings only; single characters are skipped)."""
+    from search_service.match import TEXT_FIELDS, term_docs
+
+    docs: frozenset[int] | None = None
+    for w in analysis.words(text):
+        if len(w) > 1:
+            found = term_docs(snap, TEXT_FIELDS, w)
+            docs = found if docs is None else docs & found
+            if not docs:
+                return 0
+    return len(docs) if docs is not None else 0
 
 
 # ---------------------------------------------------------------------------------------------
