@@ -95,7 +95,7 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         group["more_open"] = any(i["selected"] for i in group["more"])
     suggestion = result.get("suggestion")
     if suggestion:
-        suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
+        suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"], correct=None))
     relaxed = None
     if result.get("relaxed"):
         dropped = result["relaxed"]["dropped"]

@@ -114,10 +114,12 @@ def _rewrite(snap: Snapshot, q: str) -> str | None:
     data = suggest_data(snap)
     changed = False
     out = []
-    for tok in tokens:
+    for k, tok in enumerate(tokens):
         if _plain(tok) and _HAN_RUN.search(fold_text(tok)):
             folded = fold_text(tok)
-            fixed = _HAN_RUN.sub(lambda m: _correct_run(snap, data, m.group()) or m.group(), folded)
+            others = [t for n, t in enumerate(tokens) if n != k and _plain(t)]
+            fixed = _HAN_RUN.sub(lambda m: _correct_run(snap, data, m.group(), others, m.group() == folded)
+                                 or m.group(), folded)
             if fixed != folded:
                 out.append(fixed)
                 changed = True
@@ -143,9 +145,13 @@ def _context(run: str, spans: list[tuple[int, int]], i: int, j: int) -> tuple[in
     return min(i, spans[first][0]), max(j, spans[last][1])
 
 
-def _correct_run(snap: Snapshot, data: SuggestData, run: str) -> str | None:
+def _correct_run(snap: Snapshot, data: SuggestData, run: str, others: list[str], whole: bool) -> str | None:
+    """The best-attested change of one run, or None. A run that is a whole query word of its own
+    (新关 in `新关 疫情`) has no context inside it: the query's other plain words are its context,
+    so its evidence counts only the articles holding them too."""
     if len(run) < 2 or attested(snap, run) >= KNOWN:
         return None
+    near = _docs_of(snap, others) if whole and others else None
     syls = syllables(run)
     if len(syls) != len(run):
         return None
@@ -162,11 +168,11 @@ def _correct_run(snap: Snapshot, data: SuggestData, run: str) -> str | None:
                     return best[1] if best else None
                 tried += 1
                 cs, ce = _context(run, spans, i, j)
-                typed = attested(snap, run[cs:ce])
+                typed = attested(snap, run[cs:ce], near)
                 if typed >= KNOWN:
                     continue
                 fixed = run[cs:i] + word + run[j:ce]
-                n = attested(snap, fixed)
+                n = attested(snap, fixed, near)
                 if n >= max(MIN_ATTESTED, RATIO * typed):
                     score = n * tier
                     if best is None or score > best[0]:
@@ -195,27 +201,40 @@ def _sound_alikes(data: SuggestData, window: str, key: tuple[str, ...],
 
 
 # -- evidence ---------------------------------------------------------------------------------------
-def attested(snap: Snapshot, text: str) -> int:
-    """Articles containing folded `text` as written (see the module docstring); cached."""
+def attested(snap: Snapshot, text: str, near: frozenset[int] | None = None) -> int:
+    """Articles containing folded `text` as written (see the module docstring), among `near`
+    when given; cached."""
     cache = snap.cached("spelling_attested", lambda: LRU(16384))
-    return cache.get_or(text, lambda: _attested(snap, text))
+    docs = cache.get_or(text, lambda: _attested(snap, text))
+    return len(docs) if near is None else len(docs & near)
 
 
-def _attested(snap: Snapshot, text: str) -> int:
+def _docs_of(snap: Snapshot, tokens: list[str]) -> frozenset[int]:
+    """Articles matching all of these plain query words (synonyms and regional forms included)."""
+    from search_service.match import leaf_docs
+    from search_service.query import Words
+
+    docs = snap.live_docs
+    for tok in tokens:
+        docs = docs & leaf_docs(snap, Words(tok))
+    return docs
+
+
+def _attested(snap: Snapshot, text: str) -> frozenset[int]:
     from search_service.match import TEXT_FIELDS, substring_docs, term_docs
 
     ws = words(text)
     long_words = [w for w in ws if len(w) > 1]
     if not long_words:
-        return len(substring_docs(snap, text))
+        return substring_docs(snap, text)
     docs: frozenset[int] | None = None
     for w in sorted(long_words, key=len, reverse=True):
         found = term_docs(snap, TEXT_FIELDS, w)
         docs = found if docs is None else docs & found
         if not docs:
-            return 0
+            return frozenset()
     assert docs is not None
     if len(ws) == 1:
-        return len(docs)
+        return docs
     folded = snap.folded
-    return sum(1 for d in docs if text in folded[d])
+    return frozenset(d for d in docs if text in folded[d])
