@@ -18,8 +18,9 @@ synonyms.txt entry, so matching, relaxation, ranking and highlighting all see it
 Two rules keep the alternatives honest:
 
 - a run of several words gets its own alternative only when converting the run differs from
-  converting its words one by one (智慧型手机 -> 智能手机 is a phrase; 网路安全 is 网路 + 安全),
-  so units stay as narrow as the words that change;
+  converting its words one by one (智慧型手机 -> 智能手机 is a phrase), or when the converted run
+  is fewer words (网路|安全 -> the one word 网络安全: the unit then matches and ranks like the
+  mainland query), so units stay as narrow as the words that change;
 - an alternative is dropped when both forms are in common use in this archive (the rarer one in
   COMMON_DOCS or more articles and at least COMMON_SHARE of the other): then they are two words
   here, not two spellings of one. OpenCC maps TW 智慧 -> 智能 and TW 程序 -> 进程, but in a
@@ -35,7 +36,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from indexer.analysis import fold_text, is_han
+from indexer.analysis import fold_text, is_han, words
 
 MAX_RUN_WORDS = 6        # as indexer.dictionaries.MAX_UNIT_WORDS: longest run of words converted
 COMMON_DOCS = 20
@@ -109,9 +110,13 @@ def regional_table(ws: Sequence[str], doc_count: Callable[[str], int]) -> dict[s
     for i in range(len(ws)):
         for j in range(i + 1, min(len(ws), i + MAX_RUN_WORDS) + 1):
             key = "".join(ws[i:j])
-            if key in table or (j > i + 1 and not _phrase_level(ws[i:j])):
+            if key in table:
                 continue
             alts = alternatives(key)
+            if j > i + 1 and not _phrase_level(ws[i:j]):
+                # Kept only where the other form is fewer words: 网路|安全 is the one word 网络安全,
+                # so the unit matches and ranks like the mainland query does.
+                alts = tuple(a for a in alts if len(words(a)) < j - i)
             if not alts:
                 continue
             own = doc_count(key)

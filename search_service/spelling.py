@@ -18,14 +18,20 @@ articles whose postings hold it; for several words, those holding them all with 
 in the folded title or body. Per run (thresholds below):
 
 - a run attested in KNOWN or more articles is never changed: names and words the archive really
-  contains stay as typed, however rare their spelling looks;
+  contains stay as typed, however rare their spelling looks; nor is a run longer than any window
+  that is attested at all (a headline typed as written), nor a query of one word that the
+  archive holds at all (a rare real word or name: 织造 is not 制造);
+- a query word standing alone (新关 in `新关 疫情`) has no context inside it: its context is the
+  query's other plain words, so its evidence counts the articles holding them too, and
+  MIN_NEAR such articles suffice;
 - a window change needs its corrected context attested in at least MIN_ATTESTED articles and at
   least RATIO times as often as the typed context; the best-attested change of a run wins (tone
   matches before toneless before fuzzy ones at equal evidence).
 
 Decision (autocorrect). With `o` what the query as typed finds and `c` what the rewrite finds
 (all words required, the request's filters applied): the correction is searched instead when
-c > o and (o < FEW or c >= RATIO * o). FEW = 3 is suggest.py's "little or nothing" line. RATIO
+c >= FEW, c > o and (o < FEW or c >= RATIO * o). FEW = 3 is suggest.py's "little or nothing"
+line: the typed query finds fewer, the correction at least that many. RATIO
 = 20: a reader who meant the typed form loses at most one result in twenty to the correction's
 results, and measured on the real corpus (docs/spelling.md) a ratio of 20 corrected no typo-free
 headline or keyword query while keeping homophone typos corrected; ratios of 5 and 10 started
@@ -49,6 +55,7 @@ from search_service.suggest import _OPERATORS, _PLAIN_TOKEN, MAX_WINDOW, Suggest
 
 KNOWN = 3            # a run attested this often as typed is never changed
 MIN_ATTESTED = 5     # a corrected context must be attested at least this often ...
+MIN_NEAR = 3         # ... or, for a lone query word, co-occur this often with the other words
 RATIO = 20           # ... and this many times more than the typed one; also the query-level ratio
 FEW = 3              # "finds nothing or next to nothing" (suggest.SUGGEST_BELOW)
 MAX_CANDIDATES = 32  # window changes evaluated per run
@@ -87,7 +94,7 @@ def autocorrect(snap: Snapshot, params: Any, count: Callable[[str], int]) -> Cor
         return None
     o = count(params.q)
     c = count(to)
-    if c > o and (o < FEW or c >= RATIO * o):
+    if c >= FEW and c > o and (o < FEW or c >= RATIO * o):
         return Correction(params.q, to, o, c)
     return None
 
@@ -149,9 +156,13 @@ def _correct_run(snap: Snapshot, data: SuggestData, run: str, others: list[str],
     """The best-attested change of one run, or None. A run that is a whole query word of its own
     (新关 in `新关 疫情`) has no context inside it: the query's other plain words are its context,
     so its evidence counts only the articles holding them too."""
-    if len(run) < 2 or attested(snap, run) >= KNOWN:
-        return None
+    seen = attested(snap, run) if len(run) >= 2 else KNOWN
+    if seen >= KNOWN or (seen and len(run) > MAX_WINDOW):
+        return None  # written so in the archive: often, or as a run longer than any typo window
+    if whole and not others and seen and len(words(run)) == 1:
+        return None  # a one-word query the archive holds as written: a real (rare) word or name
     near = _docs_of(snap, others) if whole and others else None
+    least = MIN_NEAR if near is not None else MIN_ATTESTED
     syls = syllables(run)
     if len(syls) != len(run):
         return None
@@ -173,7 +184,7 @@ def _correct_run(snap: Snapshot, data: SuggestData, run: str, others: list[str],
                     continue
                 fixed = run[cs:i] + word + run[j:ce]
                 n = attested(snap, fixed, near)
-                if n >= max(MIN_ATTESTED, RATIO * typed):
+                if n >= max(least, RATIO * typed):
                     score = n * tier
                     if best is None or score > best[0]:
                         best = (score, run[:i] + word + run[j:])

@@ -200,7 +200,8 @@ def test_alternatives_are_dropped_where_both_forms_are_common():
     counts = {"智慧": 800, "智能": 2000, "人工智慧": 0, "人工智能": 900, "网路": 3, "网络": 985}
     assert regional.regional_table(["智慧"], lambda t: counts.get(t, 0)) == {}
     assert regional.regional_table(["人工智慧"], lambda t: counts.get(t, 0)) == {"人工智慧": ("人工智慧", "人工智能")}
-    assert regional.regional_table(["网路", "安全"], lambda t: counts.get(t, 0)) == {"网路": ("网路", "网络")}
+    assert regional.regional_table(["网路", "安全"], lambda t: counts.get(t, 0)) == {
+        "网路": ("网路", "网络"), "网路安全": ("网路安全", "网络安全")}
 
 
 def test_phrase_runs_make_one_unit():
