@@ -12,7 +12,7 @@ For each set: how often `corrected` is set; for typos also how often the correct
 query exactly, and the target article's MRR@10 / success@10 as searched (no click) and with
 correction turned off (correct=false).
 
-    python bench/spelling.py --index INDEX_DIR [--n 200] [--seed 13]
+    python bench/spelling.py --index INDEX_DIR [--n 200] [--seed 13] [--ratio 20]
 
 INDEX_DIR is an index of ../shared/corpus/news.jsonl (news-search index ...); the index is only read.
 """
@@ -97,7 +97,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--show", type=int, default=5, help="examples of corrections printed per set")
+    ap.add_argument("--ratio", type=float, default=spelling.RATIO, help="try another spelling.RATIO")
     args = ap.parse_args()
+    spelling.RATIO = args.ratio
     ix = SearchIndex(args.index)
     sets = query_sets(ix, args.n, args.seed)
     print(f"| set | queries | corrected | restored exactly | MRR@10 as searched | MRR@10 correct=false "

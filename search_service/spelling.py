@@ -32,10 +32,11 @@ Decision (autocorrect). With `o` what the query as typed finds and `c` what the 
 (all words required, the request's filters applied): the correction is searched instead when
 c >= FEW, c > o and (o < FEW or c >= RATIO * o). FEW = 3 is suggest.py's "little or nothing"
 line: the typed query finds fewer, the correction at least that many. RATIO
-= 20: a reader who meant the typed form loses at most one result in twenty to the correction's
-results, and measured on the real corpus (docs/spelling.md) a ratio of 20 corrected no typo-free
-headline or keyword query while keeping homophone typos corrected; ratios of 5 and 10 started
-to rewrite rare real words. Otherwise suggest.did_you_mean offers a link, as before.
+= 20: when the typed query does find a few articles, a reader who meant it as typed loses at
+most one result in twenty to the correction's; on the real corpus (docs/spelling.md) a ratio of
+5 corrected 2% more homophone typos and no typo-free query either, so 20 costs little and
+leaves a wide margin for names whose homophones are common. Otherwise suggest.did_you_mean
+offers a link, as before.
 
 Everything here is cached per snapshot (the rewrite of a query does not depend on filters) and
 stops evaluating candidates once the search's time budget (deadline.py) has run out.
