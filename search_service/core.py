@@ -21,8 +21,8 @@ from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import field_lengths, freshness, order
 from search_service.reprints import groups
-from search_service.spelling import autocorrect, with_correct
-from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data, did_you_mean
+from search_service.spelling import autocorrect, did_you_mean, with_correct
+from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data
 
 
 def web_url(url: str | None) -> str | None:

@@ -52,6 +52,7 @@ from typing import Any
 from indexer.analysis import fold_text, segment, words
 from search_service import deadline
 from search_service.index import LRU, Snapshot
+from search_service import suggest
 from search_service.suggest import _OPERATORS, _PLAIN_TOKEN, MAX_WINDOW, SuggestData, fuzzy, suggest_data, syllables
 
 KNOWN = 3            # a run attested this often as typed is never changed
@@ -98,6 +99,16 @@ def autocorrect(snap: Snapshot, params: Any, count: Callable[[str], int]) -> Cor
     if c >= FEW and c > o and (o < FEW or c >= RATIO * o):
         return Correction(params.q, to, o, c)
     return None
+
+
+def did_you_mean(snap: Snapshot, q: str, total: int, count: Callable[[str], int]) -> dict[str, Any] | None:
+    """suggest.did_you_mean, falling back to this module's context-checked rewrite when none of
+    its corrections finds more (the link 神州十八号 gets with correct=false)."""
+    found = suggest.did_you_mean(snap, q, total, count)
+    if found is None and total < suggest.SUGGEST_BELOW and (fixed := rewrite(snap, q)):
+        n = count(fixed)
+        found = {"q": fixed, "total": n} if n > total else None
+    return found
 
 
 def with_correct(params: Any, to: str) -> Any:

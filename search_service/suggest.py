@@ -319,15 +319,10 @@ def did_you_mean(snap: Any, q: str, total: int, count: Callable[[str], int]) -> 
     None. `count(query)` returns how many results a query would find with the same filters."""
     if total >= SUGGEST_BELOW:
         return None
-    from search_service.spelling import rewrite
-
     best: tuple[str, int] | None = None
     for candidate in corrections(suggest_data(snap), q):
         n = count(candidate)
         if n > total and (best is None or n > best[1]):
             best = (candidate, n)
-    if best is None and (fixed := rewrite(snap, q)):  # spelling.py's context-checked rewrite
-        n = count(fixed)
-        best = (fixed, n) if n > total else None
     return {"q": best[0], "total": best[1]} if best else None
 

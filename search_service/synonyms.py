@@ -34,6 +34,7 @@ _SEPARATORS = re.compile(r"[\s,，、;；]+")
 _WORDISH = re.compile(r"\w")
 # Longest run of query words joined to look up a multi-word synonym (美国 联邦 储备 委员会).
 MAX_UNIT_WORDS = 6
+UNITS_CACHED = 4096  # word lists whose units a snapshot keeps
 
 
 @dataclass
@@ -161,10 +162,14 @@ def units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
     without synonyms is a unit with one alternative. Alternatives are the admin's synonyms and
     the regional forms of the words (search_service/regional.py), computed once per snapshot
     and word list."""
-    from search_service.index import LRU
-
-    cache = snap.cached("synonym_units", lambda: LRU(4096))
-    return cache.get_or(tuple(words), lambda: _units(snap, words))
+    cache: dict[tuple[str, ...], list[list[tuple[str, ...]]]] = snap.cached("synonym_units", dict)
+    key = tuple(words)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= UNITS_CACHED:  # bounded; a snapshot lives minutes to days
+            cache.clear()
+        found = cache[key] = _units(snap, words)
+    return found
 
 
 def _units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
@@ -195,17 +200,13 @@ class _Overlay(dict):
 
 
 def _doc_count(snap: Snapshot, text: str) -> int:
-    """Articles holding every word of `text` (postings only; single characters are skipped)."""
-    from search_service.match import TEXT_FIELDS, term_docs
-
-    docs: frozenset[int] | None = None
-    for w in analysis.words(text):
-        if len(w) > 1:
-            found = term_docs(snap, TEXT_FIELDS, w)
-            docs = found if docs is None else docs & found
-            if not docs:
-                return 0
-    return len(docs) if docs is not None else 0
+    """About how many articles hold every word of `text`: the smallest document frequency of its
+    words (single characters skipped) in title or body. An upper bound, which is all the
+    regional rule "are both forms common here?" needs, from the term index alone."""
+    reader = snap.searcher().reader()
+    counts = [max(reader.doc_frequency("title", w), reader.doc_frequency("body", w))
+              for w in analysis.words(text) if len(w) > 1]
+    return min(counts) if counts else 0
 
 
 # ---------------------------------------------------------------------------------------------
