@@ -1,55 +1,21 @@
 """Typo correction and regional vocabulary on the real corpus (../shared/corpus/news.jsonl).
 
-The index holds every article that mentions what the queries below are about (神舟/神州/十八号,
-一带一路/一代/一路, 新冠/新关/疫情, 网络/网路, 人工智能/智慧/智能, 织造) and the first 300
-mentioning 制造: for these queries the counts equal those of the whole corpus (all their words
-occur only in the articles kept), while the build takes a fraction of the full one.
-NEWS_SEARCH_TEST_REAL_INDEX may name an index of the whole corpus to use instead (read only).
-Skipped where the shared data is absent, like the other real-corpus tests.
+Uses the session's rebuild of all 19,547 articles (conftest.real_index): skipped without
+../shared or with NEWS_SEARCH_FULL_CORPUS=0, like the other whole-corpus tests.
 """
 from __future__ import annotations
-
-import json
-import os
-from pathlib import Path
 
 import pytest
 
 from indexer.analysis import fold_text
-from indexer.build import rebuild
 from search_service import core
 from search_service.index import SearchIndex
 from search_service.params import parse_search_params
-from shared_data import shared_file
-
-CORPUS = shared_file("corpus", "news.jsonl")
-pytestmark = pytest.mark.skipif(CORPUS is None, reason="../shared/corpus/news.jsonl is not available")
-
-TOPICS = ("神舟", "神州", "十八号", "一带一路", "一代", "一路", "新冠", "新关", "疫情", "网络", "网路",
-          "人工智能", "智慧", "智能", "织造")
-CAPPED = ("制造", 300)
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
-    given = os.environ.get("NEWS_SEARCH_TEST_REAL_INDEX")
-    if given and Path(given).is_dir():
-        return SearchIndex(given)
-    assert CORPUS is not None
-    root = tmp_path_factory.mktemp("spelling_corpus")
-    sample = root / "sample.jsonl"
-    capped = 0
-    with CORPUS.open(encoding="utf-8") as src, sample.open("w", encoding="utf-8") as out:
-        for line in src:
-            article = json.loads(line)
-            text = fold_text(f"{article.get('title') or ''}\n{article.get('body') or ''}")
-            keep = any(t in text for t in TOPICS)
-            if not keep and CAPPED[0] in text and capped < CAPPED[1]:
-                keep, capped = True, capped + 1
-            if keep:
-                out.write(line)
-    rebuild([str(sample)], root / "index", procs=2)
-    return SearchIndex(root / "index")
+def real(real_index) -> SearchIndex:
+    return real_index
 
 
 def search(ix: SearchIndex, q: str, **extra: str) -> dict:
