@@ -22,7 +22,8 @@ Two rules keep the alternatives honest:
   is fewer words (网路|安全 -> the one word 网络安全: the unit then matches and ranks like the
   mainland query), so units stay as narrow as the words that change;
 - an alternative is dropped when both forms are in common use in this archive (the rarer one in
-  COMMON_DOCS or more articles and at least COMMON_SHARE of the other): then they are two words
+  COMMON_DOCS or more articles and at least COMMON_SHARE of the other; synonyms.py counts a
+  form of several words as its rarest word's document frequency): then they are two words
   here, not two spellings of one. OpenCC maps TW 智慧 -> 智能 and TW 程序 -> 进程, but in a
   mainland archive 智慧 (wisdom) and 进程 (progress) are words of their own; 人工智慧 (no
   articles) or 网路 (a handful) are not.
