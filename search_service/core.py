@@ -21,7 +21,8 @@ from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import field_lengths, freshness, order
 from search_service.reprints import groups
-from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data, did_you_mean
+from search_service.spelling import autocorrect, did_you_mean, with_correct
+from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data
 
 
 def web_url(url: str | None) -> str | None:
@@ -161,6 +162,10 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
 def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, Any]:
     """One search through the Engine seam (engine.py); `snap` is still used for what the Engine
     does not cover yet: reprint groups and did-you-mean (see docs/architecture.md)."""
+    # A clear typo whose correction finds plenty: answer the correction and say so (spelling.py).
+    fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params))
+    if fixed is not None:
+        return fixed.apply(_search(engine, snap, with_correct(params, fixed.to)), params)
     node = parse_query(params.q)
     suggestion: list[dict[str, Any] | None] = []
 
@@ -204,6 +209,7 @@ def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, A
         "hits": hits,
         "facets": engine.facet_counts(p, sets, params),
         "suggestion": None,
+        "corrected": None,
         "relaxed": p.relaxed.as_dict() if p.relaxed is not None else None,
         "generation": engine.generation(),
     }

@@ -44,6 +44,9 @@ SEARCH_PARAMS = [
     _param("relax", _or_blank({"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]}),
            "Question and filler words are not required, and when all other words together find nothing, "
            "fewer of them are (default true; false: every word required)"),
+    _param("correct", _or_blank({"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]}),
+           "A clear typo (the query finds next to nothing, a correction finds many times more) is answered "
+           "with the correction's results and `corrected` says so (default true; false: search exactly as typed)"),
     _param("facet_interval", _or_blank({"type": "string", "enum": list(INTERVALS)}), "Add a `published` histogram"),
 ]
 
@@ -88,6 +91,7 @@ _SEARCH_RESULT = {
                                  "sort": {"enum": list(SORTS)}, "page": {"type": "integer", "minimum": 1},
                                  "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                                  "collapse": {"type": "boolean"}, "relax": {"type": "boolean"},
+                                 "correct": {"const": False},  # present only when false
                                  "facet_interval": {"type": ["string", "null"]}}},
         "total": _INT, "total_articles": _INT, "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1}, "pages": {"type": "integer", "minimum": 1},
@@ -97,6 +101,10 @@ _SEARCH_RESULT = {
                    "properties": {"channel": _CHANNEL_FACET, "year": _FACET, "month": _FACET}},
         "suggestion": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["q", "total"], "properties": {
             "q": {"type": "string"}, "total": _INT}}]},
+        # The typed query was answered with a spelling correction (spelling.py): null otherwise.
+        "corrected": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["from", "to", "original_total"],
+                      "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                                     "original_total": _INT}}]},
         # What the search did not require (relax.py): null when every word was required.
         "relaxed": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["required", "dropped", "split", "strict_total"],
                     "properties": {"required": _STRINGS, "dropped": _STRINGS, "strict_total": _INT,

@@ -30,7 +30,7 @@ HOT_LIMIT = 10
 # Reader-facing names of the parameters, for the 400 page.
 PARAM_LABELS = {
     "q": "搜索词", "page": "页码", "per_page": "每页条数", "from": "开始日期", "to": "结束日期",
-    "sort": "排序方式", "channel": "频道", "author": "作者", "source": "来源", "collapse": "合并转载",
+    "sort": "排序方式", "channel": "频道", "correct": "拼写纠正", "author": "作者", "source": "来源", "collapse": "合并转载",
     "facet_interval": "时间分布间隔",
 }
 TIPS = (
@@ -96,13 +96,16 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         group["more_open"] = any(i["selected"] for i in group["more"])
     suggestion = result.get("suggestion")
     if suggestion:
-        suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"]))
+        suggestion = dict(suggestion, href=pages_view.link("/search", args, q=suggestion["q"], correct=None))
     relaxed = None
     if result.get("relaxed"):
         dropped = result["relaxed"]["dropped"]
         relaxed = {"fillers": [w for w in dropped if w in FILLER_WORDS],
                    "words": [w for w in dropped if w not in FILLER_WORDS],
                    "strict_href": pages_view.link("/search", args, relax="false")}
+    corrected = result.get("corrected")
+    if corrected:  # 已显示“…”的结果 · 仍然搜索“…” (the typed query, exactly as typed)
+        corrected = dict(corrected, original_href=pages_view.link("/search", args, correct="false"))
     # Copies: the core caches its results, and the API must not see the page's extra keys.
     hits = [dict(hit, href=hit.get("url") or url_for("api.api_article", article_id=hit["id"]),
                  date=(hit.get("published") or "")[:10]) for hit in result["hits"]]
@@ -118,7 +121,7 @@ def results_context(params: SearchParams, interval_given: str | None, result: di
         "facet_groups": facet_groups, "filters": pages_view.active_filters(args),
         "sorts": pages_view.sort_links(args, params.sort),
         "pagination": pages_view.pagination(args, params.page, result["pages"], params.per_page),
-        "suggestion": suggestion, "relaxed": relaxed, "chart": chart, "tips": TIPS,
+        "suggestion": suggestion, "relaxed": relaxed, "corrected": corrected, "chart": chart, "tips": TIPS,
         "related": _related(params.q) if hits else [],
         "hot": [] if hits else _hot(),
         "first_page": pages_view.link("/search", args),

@@ -23,6 +23,7 @@ def base_args(query: dict[str, Any], interval_given: str | None) -> dict[str, An
         "per_page": None if query.get("per_page") == 10 else query.get("per_page"),
         "collapse": None if query.get("collapse", True) else "false",
         "relax": None if query.get("relax", True) else "false",
+        "correct": None if query.get("correct", True) else "false",
         "facet_interval": interval_given, "page": None,
     }
 

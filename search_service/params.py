@@ -38,16 +38,20 @@ class SearchParams:
     collapse: bool = True
     facet_interval: str | None = None
     relax: bool = True   # false: every word required, even when that finds nothing (relax.py)
+    correct: bool = True  # false: search the query as typed, never a spelling correction (spelling.py)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["from"] = d.pop("date_from")
         d["to"] = d.pop("date_to")
+        if d["correct"]:  # echoed only when turned off (the default keeps the echo as it was)
+            del d["correct"]
         return d
 
     def cache_key(self) -> tuple[Any, ...]:
         return (self.q, tuple(sorted(self.channel)), self.date_from, self.date_to, self.author, self.source,
-                self.sort, self.page, self.per_page, self.collapse, self.facet_interval, self.relax)
+                self.sort, self.page, self.per_page, self.collapse, self.facet_interval, self.relax,
+                self.correct)
 
 
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -166,6 +170,6 @@ def parse_search_params(args: Mapping[str, Sequence[str]]) -> SearchParams:
         q=q, channel=list(dict.fromkeys(channels)), date_from=date_from, date_to=date_to,
         author=_text(args, "author"), source=_text(args, "source"), sort=sort, page=page,
         per_page=per_page, collapse=_bool(args, "collapse", True),
-        relax=_bool(args, "relax", True),
+        relax=_bool(args, "relax", True), correct=_bool(args, "correct", True),
         facet_interval=(interval.strip(_SPACE) if interval and interval.strip(_SPACE) else None),
     )

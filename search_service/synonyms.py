@@ -34,6 +34,7 @@ _SEPARATORS = re.compile(r"[\s,，、;；]+")
 _WORDISH = re.compile(r"\w")
 # Longest run of query words joined to look up a multi-word synonym (美国 联邦 储备 委员会).
 MAX_UNIT_WORDS = 6
+UNITS_CACHED = 4096  # word lists whose units a snapshot keeps
 
 
 @dataclass
@@ -158,11 +159,54 @@ def extra_stop_words(snap: Snapshot) -> frozenset[str]:
 
 def units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
     """Query words grouped into units, each with its alternatives (own words first); a word
-    without synonyms is a unit with one alternative."""
+    without synonyms is a unit with one alternative. Alternatives are the admin's synonyms and
+    the regional forms of the words (search_service/regional.py), computed once per snapshot
+    and word list."""
+    cache: dict[tuple[str, ...], list[list[tuple[str, ...]]]] = snap.cached("synonym_units", dict)
+    key = tuple(words)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= UNITS_CACHED:  # bounded; a snapshot lives minutes to days
+            cache.clear()
+        found = cache[key] = _units(snap, words)
+    return found
+
+
+def _units(snap: Snapshot, words: Sequence[str]) -> list[list[tuple[str, ...]]]:
+    from search_service.regional import regional_table
+
     table = query_dictionaries(snap).synonyms
-    if not table.table:
+    regional = regional_table(words, lambda text: _doc_count(snap, text))
+    if not table.table and not regional:
         return [[(w,)] for w in words]
+    if regional:  # a table for this query only: the admin's groups first, then regional forms
+        merged = {key: tuple(dict.fromkeys(table.alternatives(key) + alts)) for key, alts in regional.items()}
+        table = Synonyms(table=_Overlay(table.table, merged))
     return synonym_units(words, table)
+
+
+class _Overlay(dict):
+    """The admin's synonym table seen through this query's regional entries (no copy of it)."""
+
+    def __init__(self, base: dict[str, tuple[str, ...]], top: dict[str, tuple[str, ...]]) -> None:
+        super().__init__(top)
+        self.base = base
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.base
+
+    def get(self, key, default=None):  # type: ignore[override]
+        return dict.get(self, key) if dict.__contains__(self, key) else self.base.get(key, default)
+
+
+def _doc_count(snap: Snapshot, text: str) -> int:
+    """About how many articles hold every word of `text`: the smallest document frequency of its
+    words (single characters skipped) in title or body. An upper bound, which is all the
+    regional rule "are both forms common here?" needs, from the term index alone."""
+    reader = snap.searcher().reader()
+    counts = [max(reader.doc_frequency("title", w), reader.doc_frequency("body", w))
+              for w in analysis.words(text) if len(w) > 1]
+    return min(counts) if counts else 0
 
 
 # ---------------------------------------------------------------------------------------------
