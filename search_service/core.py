@@ -21,7 +21,7 @@ from search_service.params import SearchParams
 from search_service.query import parse_query
 from search_service.scoring import field_lengths, freshness, order
 from search_service.reprints import groups
-from search_service.spelling import autocorrect, did_you_mean, with_correct
+from search_service.spelling import Correction, autocorrect, did_you_mean, with_correct
 from search_service.suggest import SUGGEST_BELOW, build as build_suggest_data
 
 
@@ -217,6 +217,12 @@ def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, A
         result["histogram"] = engine.histogram(docs, params.facet_interval)
     # (When words were dropped, suggest(0) already ran and found no correction.)
     result["suggestion"] = suggest(total)
+    offered = result["suggestion"]
+    if total == 0 and offered and offered["total"] and params.correct and not deadline.timed_out():
+        # Nothing as typed, nothing for part of it, and a did-you-mean that finds results: a blank
+        # page helps nobody, so answer the correction and offer the query as typed (correct=false).
+        fix = Correction(params.q, offered["q"], 0, offered["total"])
+        return fix.apply(_search(engine, snap, with_correct(params, offered["q"])), params)
     return result
 
 

@@ -212,14 +212,23 @@ def test_timeline_by_month_within_two_years(client):
     ("瀾舟星途", "澜舟星图", 3),  # traditional + homophone (tu)
 ])
 def test_empty_page_offers_the_correction(client, typed, fixed, total):
-    doc, _ = page(client, "/search?q=" + quote(typed))
+    # correct=false: the query as typed (without it, the correction's results are shown: below)
+    doc, _ = page(client, "/search?correct=false&q=" + quote(typed))
     assert texts(doc, '//h2[@id="empty-title"]') == [f"没有找到与“{typed}”相关的报道"]
     link = doc.xpath('//a[@class="suggestion-link"]')[0]
     assert (link.text, link.get("href")) == (fixed, "/search?q=" + quote(fixed))
     assert texts(doc, '//p[@class="did-you-mean"]') == [f"你是不是要找：{fixed}（{total} 条结果）"]
     assert len(doc.xpath('//ul[@class="tips"]/li')) == 4
     assert doc.xpath('//nav[@class="sort"]') == [] and hit_links(doc) == []
-    assert api(client, "q=" + quote(typed))["suggestion"] == {"q": fixed, "total": total}
+    assert api(client, "correct=false&q=" + quote(typed))["suggestion"] == {"q": fixed, "total": total}
+
+
+@pytest.mark.parametrize("typed, fixed, total", [("支付包", "支付宝", 2), ("瀾舟星途", "澜舟星图", 3)])
+def test_nothing_found_shows_the_corrections_results(client, typed, fixed, total):
+    body = api(client, "q=" + quote(typed))
+    assert (body["total"], body["corrected"], body["suggestion"]) == \
+        (total, {"from": typed, "to": fixed, "original_total": 0}, None)
+    assert body["query"]["q"] == typed
 
 
 def test_empty_page_without_correction(client):

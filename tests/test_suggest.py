@@ -82,8 +82,12 @@ def test_opensearch_suggestion_format_is_escaped(client):
     ("mls", "马拉松", 2),
 ])
 def test_did_you_mean_in_the_api(client, typed, fixed, total):
-    data = client.get("/api/search", query_string={"q": typed}).get_json()
+    # correct=false: the query as typed, with its suggestion (without it, the suggestion's results
+    # are answered, flagged `corrected`)
+    data = client.get("/api/search", query_string={"q": typed, "correct": "false"}).get_json()
     assert (data["total"], data["suggestion"]) == (0, {"q": fixed, "total": total})
+    auto = client.get("/api/search", query_string={"q": typed}).get_json()
+    assert (auto["total"], auto["corrected"]["to"]) == (total, fixed)
     # The correction really finds that many.
     assert client.get("/api/search", query_string={"q": fixed}).get_json()["total"] == total
 
@@ -96,8 +100,8 @@ def test_no_suggestion_when_nothing_better(client, q):
 def test_did_you_mean_respects_filters(client):
     # 支付宝 appears only in 科技 and 生活: in 体育 the correction finds nothing more, so none is offered.
     data = client.get("/api/search", query_string={"q": "支付包", "channel": "体育"}).get_json()
-    assert data["suggestion"] is None
-    data = client.get("/api/search", query_string={"q": "支付包", "channel": "科技"}).get_json()
+    assert data["suggestion"] is None and data["corrected"] is None
+    data = client.get("/api/search", query_string={"q": "支付包", "channel": "科技", "correct": "false"}).get_json()
     assert data["suggestion"] == {"q": "支付宝", "total": 1}
 
 
