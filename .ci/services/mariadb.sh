@@ -6,7 +6,8 @@ if ! command -v mariadbd >/dev/null 2>&1 || ! command -v mariadb-install-db >/de
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
 fi
-_ns_port="${NEWS_SEARCH_MARIADB_PORT:-33917}"
+# A free loopback port unless one is given: a server left over from another run must not collide.
+_ns_port="${NEWS_SEARCH_MARIADB_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 _ns_dir="$(mktemp -d /tmp/news-search-mariadb.XXXXXX)"
 _ns_pw="pw$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 mariadb-install-db --no-defaults --datadir="$_ns_dir/data" --user=root \
