@@ -2,7 +2,7 @@
 a worker thread for seconds.
 
 ``core.search`` opens a budget (``with budget(ms) as b``); the loops whose cost grows with the
-corpus (the exact-substring scan in match.py, the contiguity bonus in scoring.py) ask
+corpus (the exact-substring scan in match.py, the proximity rerank in scoring.py) ask
 ``expired()`` every few thousand documents and stop early. Whatever stopped early marks the
 budget ``timed_out``; the search then returns what it has, flagged ``"timed_out": true``, and
 never caches it. The budget lives in a context variable, so the core's function signatures stay

@@ -37,7 +37,6 @@ class Plan:
     words: set[str] = field(default_factory=set)      # whole words, marked from stored offsets
     strings: set[str] = field(default_factory=set)    # folded substrings, marked exactly
     terms: list[tuple[str, str]] = field(default_factory=list)  # (field, word) ranked by BM25F
-    contiguous: list[str] = field(default_factory=list)         # multi-word queries as one string
     glue: set[str] = field(default_factory=set)       # single-character words, marked next to a mark
     near: list[str] = field(default_factory=list)     # the query's words in order, for proximity
     relaxed: Relaxation | None = None                 # what was not required (relax.py), if anything
@@ -270,7 +269,6 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
     if relaxed is not None:
         docs = relaxed.docs
     terms: list[tuple[str, str]] = []
-    contiguous: list[str] = []
     marks: set[str] = set()
     strings: set[str] = set()
     glue: set[str] = set()
@@ -292,7 +290,6 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
         if len(ws) > 1:
             # The whole query as one string is marked as one.
             whole = normalise_needle("".join(leaf.text.split()))
-            contiguous.append(whole)
             strings.add(whole)
         for w in _expanded(snap, ws):
             # Whole-word marks come from postings; single characters (alone) and words the index
@@ -315,5 +312,5 @@ def plan(snap: Snapshot, node: Node, allow_relax: bool = True,
             glue.update(w for w in parts if len(w) == 1)
             marks.update(w for w in parts if len(w) > 1 and term_docs(snap, TEXT_FIELDS, w))
             strings.update(w for w in parts if len(w) > 1 and not term_docs(snap, TEXT_FIELDS, w))
-    return Plan(docs=docs, words=marks, strings=strings, terms=terms, contiguous=contiguous,
+    return Plan(docs=docs, words=marks, strings=strings, terms=terms,
                 glue=glue, near=near, relaxed=relaxed, years=years)

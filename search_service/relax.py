@@ -59,7 +59,6 @@ class Relaxation:
     dropped: list[str]
     units: list[Unit] = field(default_factory=list)     # content units, for coverage ranking
     backed_off: dict[str, list[str]] = field(default_factory=dict)
-    scored_words: list[str] = field(default_factory=list)   # words ranked (fillers dropped)
     strict_total: int = 0                                    # what all the words found
 
     def as_dict(self) -> dict[str, object]:
@@ -131,7 +130,7 @@ def relax(units: list[Unit], base: frozenset[int], strict: frozenset[int],
     if not dropped and not backed_off:
         return None
     return Relaxation(docs=docs | strict, required=[u.label for u in kept], dropped=dropped, units=content,
-                      backed_off=backed_off, scored_words=[w for u in content for w in u.words],
+                      backed_off=backed_off,
                       strict_total=size(strict))
 
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from search_service import deadline
-from search_service.index import Snapshot
+from search_service.index import LRU, Snapshot
 from search_service.match import folded_titles, substring_docs
 from search_service.postings import postings
 
@@ -43,6 +43,7 @@ PROXIMITY_TOP = 200
 PROXIMITY_OCCURRENCES = 48   # occurrences per word looked at: enough for the nearest pair
 ABOUT_WEIGHT = 2.0
 ABOUT_TOP = 50
+KEYWORD_RANKS_CACHED = 20_000
 FRESHNESS_WEIGHT = 0.1
 FRESHNESS_HALF_LIFE_DAYS = 365.0
 YEAR_WEIGHT = 2.0
@@ -199,12 +200,12 @@ def proximity(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
 
 def keyword_ranks(snap: Snapshot, docnum: int) -> dict[str, int]:
     """An article's stored keywords (TF-IDF order, indexer/enrich.py) -> position, cached per doc."""
-    table: dict[int, dict[str, int]] = snap.cached("keyword_ranks", dict)
-    found = table.get(docnum)
-    if found is None:
-        kws = (snap.stored(docnum).get("keywords") or "").split()
-        found = table[docnum] = {w: i for i, w in enumerate(kws)}
-    return found
+    # Bounded: a large archive must not keep every article's keywords in memory.
+    table = snap.cached("keyword_ranks", lambda: LRU(KEYWORD_RANKS_CACHED))
+
+    def make() -> dict[str, int]:
+        return {w: i for i, w in enumerate((snap.stored(docnum).get("keywords") or "").split())}
+    return table.get_or(docnum, make)
 
 
 def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
