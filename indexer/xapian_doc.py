@@ -10,6 +10,7 @@ generation and a switch is one atomic rename. A remote spec (``host:port``) is o
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -32,6 +33,8 @@ ENV_SHARDS = "NEWS_SEARCH_XAPIAN_SHARDS"
 ENV_TIMEOUT = "NEWS_SEARCH_XAPIAN_TIMEOUT_MS"
 ENV_PARTIAL = "NEWS_SEARCH_XAPIAN_PARTIAL"
 DEFAULT_TIMEOUT_MS = 1000
+# A writer's idle timeout on a remote shard: a commit of a large batch takes seconds.
+WRITE_TIMEOUT_MS = 120_000
 
 # Value slots.
 SLOT_TS = 0
@@ -47,6 +50,7 @@ META_SHARDS = "news_search:shards"
 META_SHARD = "news_search:shard"
 META_BUILT = "news_search:built"
 META_PENDING = "news_search:pending"  # remote: the generation a rebuild is writing (not yet live)
+META_USERDICT = "news_search:userdict"  # the jieba user dictionary (text) the generation was built with
 
 STUB_NAME = "XAPIANDB"  # Xapian opens a directory through this stub file when it holds one
 GEN_RE = re.compile(r"^gen-(\d{6})$")
@@ -128,6 +132,52 @@ def live_generation_dir(spec: str) -> Path | None:
     return None
 
 
+def engine() -> str:
+    """NEWS_SEARCH_ENGINE: whoosh (default) or xapian."""
+    value = (os.environ.get(ENV_ENGINE) or "whoosh").strip().lower()
+    if value not in ("whoosh", "xapian"):
+        raise BadShards(f"{ENV_ENGINE}={value!r}: use whoosh (the default) or xapian")
+    return value
+
+
+def configured_shards() -> list[str] | None:
+    """The shard specs when NEWS_SEARCH_ENGINE=xapian, None for Whoosh."""
+    if engine() != "xapian":
+        return None
+    return parse_shards(os.environ.get(ENV_SHARDS))
+
+
+def timeout_ms(env: str = ENV_TIMEOUT, default: int = DEFAULT_TIMEOUT_MS) -> int:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadShards(f"{env}={raw!r}: give a whole number of milliseconds (e.g. {default})")
+    return int(raw)
+
+
+def ensure_local_layout(spec: str) -> None:
+    """A local shard directory with its first generation and the stub naming it (when missing)."""
+    root = Path(spec)
+    if (root / STUB_NAME).is_file() or (root / "iamglass").is_file():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    first = generation_name(1)
+    xapian.WritableDatabase(str(root / first), xapian.DB_CREATE_OR_OPEN).close()
+    write_stub(spec, first)
+
+
+def write_stub(spec: str, generation: str) -> None:
+    """Point a local shard at `generation`, atomically (readers opening the shard see one or the other)."""
+    root = Path(spec)
+    tmp = root / f".{STUB_NAME}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(f"auto {generation}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / STUB_NAME)
+
+
 def open_readable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS, generation: str | None = None) -> Any:
     """A read-only database of one shard.
 
@@ -147,13 +197,16 @@ def open_readable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS, generation: s
 def open_writable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
     """A writable database of one shard (a local one: its live generation, created when missing).
 
+    `timeout_ms` is the connect timeout of a remote shard; its idle timeout is at least
+    WRITE_TIMEOUT_MS, since a commit can take longer than a query's budget.
+
     A second writer gets xapian.DatabaseLockError; callers turn that into WriterBusy."""
     try:
         if is_local(spec):
-            Path(spec).mkdir(parents=True, exist_ok=True)
+            ensure_local_layout(spec)
             return xapian.WritableDatabase(str(spec), xapian.DB_CREATE_OR_OPEN)
         host, port = host_port(spec)
-        return xapian.remote_open_writable(host, port, timeout_ms, timeout_ms)
+        return xapian.remote_open_writable(host, port, max(timeout_ms, WRITE_TIMEOUT_MS), timeout_ms)
     except xapian.DatabaseLockError:
         raise
     except (xapian.DatabaseOpeningError, xapian.NetworkError, xapian.DatabaseError) as exc:
@@ -244,6 +297,9 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
     title_f, _, body_f = folded.partition("\n")
     _add_chars(doc, "T#", title_f)
     _add_chars(doc, "B#", body_f)
+    squeezed = squeeze(body_f)
+    if squeezed:
+        doc.add_boolean_term("XH" + body_hash(squeezed))  # identical bodies, for reprint keys on update
 
     # Word terms for ranking (wdf = term frequency, sub-words included).
     _add_words(doc, "T", _tokens(fields["title"]))
@@ -262,6 +318,15 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
 def document(article: Article, generation: str = "gen-000001", collapse_key: str = "") -> Any:
     """The Xapian document of one article (analysis as indexer.enrich does it for Whoosh)."""
     return document_from_fields(to_document(article), generation, collapse_key)
+
+
+def squeeze(folded_body: str) -> str:
+    """The folded body without whitespace: what reprint detection compares."""
+    return "".join(folded_body.split())
+
+
+def body_hash(squeezed: str) -> str:
+    return hashlib.blake2b(squeezed.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def stored_of(doc: Any) -> dict[str, Any]:

@@ -72,7 +72,9 @@ def test_word_terms_and_frequencies_equal_whoosh(article, field, prefix):
 def test_boolean_terms_and_values():
     doc = xd.document(ARTICLES[0], "gen-000042", collapse_key="a0")
     terms = {t.term.decode("utf-8") for t in doc.termlist()}
-    booleans = {t for t in terms if t.startswith(("Q", "X"))}
+    booleans = {t for t in terms if t.startswith(("Q", "X")) and not t.startswith("XH")}
+    squeezed = "今天,苹果公司在北京发布了新款手机。第二段空格"
+    assert "XH" + xd.body_hash(squeezed) in terms and xd.squeeze("第二段  空格\n") == "第二段空格"
     assert booleans == {"Qa1", "XVgen-000042", "XC科技", "XF科技", "XY2024", "XM2024-03", "XA张三",
                         "XS新华社", "XGapple", "XG手机", "XGa b"}
     values = {v.num: v.value for v in doc.values()}
