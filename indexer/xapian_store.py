@@ -339,14 +339,26 @@ def _switch(s: Session, new: str) -> None:
                                f"when the shard is back")
 
 
+def _has_generation(path: Path) -> bool:
+    try:
+        return bool(xapian.Database(str(path)).get_metadata(xd.META_GENERATION))
+    except xapian.Error:
+        return False
+
+
 def _cleanup(s: Session, new: str, keep_previous: bool) -> None:
     """After every shard switched: older generations go (local: all but the previous directory)."""
     for sh in s.shards:
         if sh.local:
+            sh.db.close()  # the old live generation, opened for the lock; the writer lock stays held
+            sh.db = None
             gens = sorted((p for p in Path(sh.spec).iterdir() if xd.GEN_RE.match(p.name) and p.name != new),
                           key=lambda p: p.name)
-            for old in gens[:-1] if keep_previous and gens else gens:
-                shutil.rmtree(old, ignore_errors=True)
+            # The empty placeholder of a shard's first rebuild (ensure_local_layout) is no rollback target.
+            kept = [g for g in gens if _has_generation(g)][-1:] if keep_previous else []
+            for old in gens:
+                if old not in kept:
+                    shutil.rmtree(old, ignore_errors=True)
         else:
             sh.target = None
             purge_stale(sh, {new})
