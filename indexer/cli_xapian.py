@@ -112,4 +112,9 @@ def serve(directory: Path, port: int, host: str | None, changesets: int | None) 
     args = [tcpsrv, "--writable", "--port", str(port)] + (["--interface", host] if host else []) + [str(directory)]
     sys.stdout.flush()
     sys.stderr.flush()
+    if os.getpgid(0) != os.getpid():
+        # xapian-tcpsrv stops its connection handlers by signalling its whole process group on
+        # SIGTERM; started from a script or a supervisor it must not take its parent down too.
+        # (A shell job is already a group leader, so Ctrl-C keeps working there.)
+        os.setpgid(0, 0)
     os.execve(tcpsrv, args, env)
