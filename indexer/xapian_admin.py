@@ -43,7 +43,7 @@ def _generation_query(gen: str) -> Any:
 def shard_stats(specs: list[str], timeout_ms: int | None = None) -> dict[str, Any]:
     """The same keys as `stats` on Whoosh (documents, channels, date_range, generation, ...) plus
     one row per shard; an unreachable shard is a row with reachable=false and a note."""
-    timeout = timeout_ms or xd.timeout_ms()
+    timeout = timeout_ms or xd.env_ms()
     dbs, notes = _open_all(specs, timeout)
     gens = [_meta(db, xd.META_GENERATION) if db is not None else "" for db in dbs]
     gen = xd.serving_generation(gens) or ""
@@ -106,7 +106,7 @@ def shard_stats(specs: list[str], timeout_ms: int | None = None) -> dict[str, An
 def check_shards(specs: list[str], sample: int = 50, timeout_ms: int | None = None) -> dict[str, Any]:
     """Every shard reachable, one generation, the layout it was built for, and `sample` documents per
     shard that decode, carry their id term and belong on this shard."""
-    timeout = timeout_ms or xd.timeout_ms()
+    timeout = timeout_ms or xd.env_ms()
     dbs, problems = _open_all(specs, timeout)
     warnings: list[str] = []
     gens = {spec: _meta(db, xd.META_GENERATION) for spec, db in zip(specs, dbs) if db is not None}

@@ -32,9 +32,11 @@ ENV_ENGINE = "NEWS_SEARCH_ENGINE"
 ENV_SHARDS = "NEWS_SEARCH_XAPIAN_SHARDS"
 ENV_TIMEOUT = "NEWS_SEARCH_XAPIAN_TIMEOUT_MS"
 ENV_PARTIAL = "NEWS_SEARCH_XAPIAN_PARTIAL"
+ENV_WRITE_TIMEOUT = "NEWS_SEARCH_XAPIAN_WRITE_TIMEOUT_MS"
 DEFAULT_TIMEOUT_MS = 1000
-# A writer's idle timeout on a remote shard: a commit of a large batch takes seconds.
-WRITE_TIMEOUT_MS = 120_000
+# A writer's idle timeout on a remote shard (NEWS_SEARCH_XAPIAN_WRITE_TIMEOUT_MS): a commit of a
+# large batch takes seconds, far more than a query's budget.
+WRITE_TIMEOUT_MS = 60_000
 
 # Value slots.
 SLOT_TS = 0
@@ -147,7 +149,8 @@ def configured_shards() -> list[str] | None:
     return parse_shards(os.environ.get(ENV_SHARDS))
 
 
-def timeout_ms(env: str = ENV_TIMEOUT, default: int = DEFAULT_TIMEOUT_MS) -> int:
+def env_ms(env: str = ENV_TIMEOUT, default: int = DEFAULT_TIMEOUT_MS) -> int:
+    """A duration in milliseconds from the environment (NEWS_SEARCH_XAPIAN_TIMEOUT_MS by default)."""
     raw = os.environ.get(env, "").strip()
     if not raw:
         return default
@@ -197,8 +200,9 @@ def open_readable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS, generation: s
 def open_writable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
     """A writable database of one shard (a local one: its live generation, created when missing).
 
-    `timeout_ms` is the connect timeout of a remote shard; its idle timeout is at least
-    WRITE_TIMEOUT_MS, since a commit can take longer than a query's budget.
+    `timeout_ms` is the connect timeout of a remote shard; its idle timeout is
+    NEWS_SEARCH_XAPIAN_WRITE_TIMEOUT_MS (default WRITE_TIMEOUT_MS), since a commit takes longer
+    than a query's budget.
 
     A second writer gets xapian.DatabaseLockError; callers turn that into WriterBusy."""
     try:
@@ -206,7 +210,7 @@ def open_writable(spec: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
             ensure_local_layout(spec)
             return xapian.WritableDatabase(str(spec), xapian.DB_CREATE_OR_OPEN)
         host, port = host_port(spec)
-        return xapian.remote_open_writable(host, port, max(timeout_ms, WRITE_TIMEOUT_MS), timeout_ms)
+        return xapian.remote_open_writable(host, port, env_ms(ENV_WRITE_TIMEOUT, WRITE_TIMEOUT_MS), timeout_ms)
     except xapian.DatabaseLockError:
         raise
     except (xapian.DatabaseOpeningError, xapian.NetworkError, xapian.DatabaseError) as exc:
@@ -332,6 +336,13 @@ def body_hash(squeezed: str) -> str:
 def stored_of(doc: Any) -> dict[str, Any]:
     """The stored fields of a Xapian document (its data)."""
     return json.loads(doc.get_data().decode("utf-8"))
+
+
+def shard_error(exc: Any, spec: str, doing: str) -> ShardUnavailable:
+    """A Xapian failure on one shard as a one-line error naming the shard."""
+    context = exc.get_context() if hasattr(exc, "get_context") else ""
+    where = f" ({context})" if context else ""
+    return ShardUnavailable(spec, f"shard {spec} failed while {doing}: {exc.get_msg()}{where}")
 
 
 def serving_generation(generations: Iterable[str]) -> str | None:

@@ -138,8 +138,19 @@ class Session:
 
 
 @contextmanager
+def on_shard(sh: Shard, doing: str) -> Iterator[None]:
+    """A Xapian failure (a shard gone or timing out) inside as a ShardUnavailable naming the shard."""
+    try:
+        yield
+    except xapian.DatabaseLockError:
+        raise
+    except xapian.Error as exc:
+        raise xd.shard_error(exc, sh.spec, doing) from None
+
+
+@contextmanager
 def session(specs: list[str], action: str, wait: float = 0.0, timeout_ms: int | None = None) -> Iterator[Session]:
-    s = Session(specs, action, wait, timeout_ms or xd.timeout_ms()).open()
+    s = Session(specs, action, wait, timeout_ms or xd.env_ms()).open()
     try:
         yield s
     finally:
@@ -190,10 +201,11 @@ def rebuild(sources: list[Any], specs: list[str], *, userdict: str | None = None
         new = xd.generation_name(max(n for sh in s.shards for n in _used_numbers(sh)) + 1)
         try:
             for sh in s.shards:
-                sh.target = (xapian.WritableDatabase(str(Path(sh.spec) / new), xapian.DB_CREATE)
-                             if sh.local else sh.db)
-                if not sh.local:
-                    sh.target.set_metadata(xd.META_PENDING, new)
+                with on_shard(sh, f"starting {new}"):
+                    sh.target = (xapian.WritableDatabase(str(Path(sh.spec) / new), xapian.DB_CREATE)
+                                 if sh.local else sh.db)
+                    if not sh.local:
+                        sh.target.set_metadata(xd.META_PENDING, new)
             _write_all(s, new, sources, procs, report, progress)
             if report.indexed * 2 < live_docs and not allow_shrink:
                 raise ShrinkRefused(
@@ -203,12 +215,13 @@ def rebuild(sources: list[Any], specs: list[str], *, userdict: str | None = None
                     f"rerun with --allow-shrink")
             built = datetime.now(timezone.utc).isoformat(timespec="seconds")
             for sh in s.shards:
-                for key, value in ((xd.META_SHARDS, str(len(s.shards))), (xd.META_SHARD, str(sh.index)),
-                                   (xd.META_BUILT, built), (xd.META_USERDICT, _userdict_text(userdict))):
-                    sh.target.set_metadata(key, value)
-                if sh.local:
-                    sh.target.set_metadata(xd.META_GENERATION, new)
-                sh.target.commit()
+                with on_shard(sh, f"committing {new} (no shard was switched)"):
+                    for key, value in ((xd.META_SHARDS, str(len(s.shards))), (xd.META_SHARD, str(sh.index)),
+                                       (xd.META_BUILT, built), (xd.META_USERDICT, _userdict_text(userdict))):
+                        sh.target.set_metadata(key, value)
+                    if sh.local:
+                        sh.target.set_metadata(xd.META_GENERATION, new)
+                    sh.target.commit()
             s.ensure_held()
         except BaseException:
             _discard(s, new)
@@ -254,7 +267,8 @@ def _write_all(s: Session, new: str, sources: list[Any], procs: int, report: Bui
                     report.skipped += 1
                     continue
                 shard = xd.shard_of(doc["id"], n)
-                where.append((shard, s.shards[shard].target.add_document(xdoc)))
+                with on_shard(s.shards[shard], f"writing {new} (no shard was switched)"):
+                    where.append((shard, s.shards[shard].target.add_document(xdoc)))
                 squeezed = xd.squeeze(doc["folded"].decode("utf-8").partition("\n")[2])
                 entries.append(Entry(doc["id"], doc["ts"], doc["simhash"], xd.body_hash(squeezed) if squeezed else ""))
                 report.indexed += 1
@@ -286,15 +300,17 @@ def set_collapse_keys(s: Session, entries: list[Entry], where: list[tuple[int, i
     """Reprint keys over the whole archive (indexer/xapian_reprints.py), set on the group members."""
     def text_of(i: int) -> str:
         shard, docid = where[i]
-        return body_of(s.shards[shard].target, docid)
+        with on_shard(s.shards[shard], "reading articles for the reprint keys (no shard was switched)"):
+            return body_of(s.shards[shard].target, docid)
 
     keys = group_keys(entries, text_of)
     for i, key in keys.items():
         shard, docid = where[i]
         db = s.shards[shard].target
-        doc = db.get_document(docid)
-        doc.add_value(xd.SLOT_COLLAPSE, key.encode("utf-8"))
-        db.replace_document(docid, doc)
+        with on_shard(s.shards[shard], "writing the reprint keys (no shard was switched)"):
+            doc = db.get_document(docid)
+            doc.add_value(xd.SLOT_COLLAPSE, key.encode("utf-8"))
+            db.replace_document(docid, doc)
     return len(keys)
 
 
@@ -361,4 +377,7 @@ def _cleanup(s: Session, new: str, keep_previous: bool) -> None:
                     shutil.rmtree(old, ignore_errors=True)
         else:
             sh.target = None
-            purge_stale(sh, {new})
+            try:
+                purge_stale(sh, {new})
+            except xapian.Error:
+                pass  # readers filter on XV<new>; the next writer removes the old documents

@@ -10,7 +10,8 @@ member loses its key; a full regrouping is what a rebuild does.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jieba
@@ -24,7 +25,7 @@ from indexer.model import Article, Problem
 from indexer.progress import count_records
 from indexer.update import ProgressFn, UpdateReport
 from indexer.xapian_reprints import REPRINT_WINDOW_DAYS, near, similar
-from indexer.xapian_store import Session, body_of, purge_stale, session
+from indexer.xapian_store import Session, body_of, on_shard, purge_stale, session
 
 
 def _find(db: Any, article_id: str) -> int | None:
@@ -39,7 +40,7 @@ def update(sources: list[Any], specs: list[str], *, wait: float = 0.0, procs: in
     """Upsert the articles of `sources` by id; unchanged ones (same content hash) are left alone."""
     ingest.check_sources(sources)
     report = UpdateReport()
-    with session(specs, "update", wait, timeout_ms) as s:
+    with session(specs, "update", wait, timeout_ms) as s, _any_shard(s):
         gen = _prepare(s, report)
         enter_phase(report, progress, "read")
         total = count_records(sources)
@@ -72,12 +73,23 @@ def update(sources: list[Any], specs: list[str], *, wait: float = 0.0, procs: in
 
 def delete(ids: Iterable[str], specs: list[str], *, wait: float = 0.0, timeout_ms: int | None = None) -> UpdateReport:
     report = UpdateReport()
-    with session(specs, "delete", wait, timeout_ms) as s:
+    with session(specs, "delete", wait, timeout_ms) as s, _any_shard(s):
         gen = _prepare(s, report)
         touched: set[int] = set()
         _delete(s, ids, report, touched)
         _commit(s, touched, report, gen)
     return report
+
+
+@contextmanager
+def _any_shard(s: Session) -> Iterator[None]:
+    """A Xapian failure while reading or writing before the commits: nothing was committed."""
+    try:
+        yield
+    except xapian.DatabaseLockError:
+        raise
+    except xapian.Error as exc:
+        raise xd.shard_error(exc, ",".join(s.specs), "updating (nothing was committed)") from None
 
 
 def _prepare(s: Session, report: UpdateReport) -> str:
@@ -245,8 +257,13 @@ def _regroup(s: Session, gen: str, fields: dict[str, Any], touched: set[int]) ->
 def _commit(s: Session, touched: set[int], report: UpdateReport, gen: str) -> None:
     if touched:
         s.ensure_held()
+        done: list[str] = []
         for shard in sorted(touched):
-            s.shards[shard].db.commit()
+            sh = s.shards[shard]
+            already = f" (already committed: {', '.join(done)})" if done else " (nothing was committed)"
+            with on_shard(sh, "committing" + already):
+                sh.db.commit()
+            done.append(sh.spec)
     report.generation = gen
     report.documents = sum(sh.db.get_termfreq("XV" + gen) for sh in s.shards)
     report.seconds = time.monotonic() - report.started
