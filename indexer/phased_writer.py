@@ -1,5 +1,6 @@
 """A Whoosh SegmentWriter that names the phases of its commit and writes each new segment's
-n-gram arrays (indexer/ngrams.py) before the TOC that makes the segment visible."""
+n-gram arrays (indexer/ngrams.py) and column arrays (indexer/columns.py) before the TOC that
+makes the segment visible."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,7 +8,7 @@ from typing import Any
 
 from whoosh.writing import SegmentWriter
 
-from indexer import ngrams
+from indexer import columns, ngrams
 
 
 class PhasedWriter(SegmentWriter):
@@ -37,6 +38,7 @@ class PhasedWriter(SegmentWriter):
         self._phase("columns")
         new = [s for s in segments if s.segment_id() not in self._earlier]
         ngrams.write_missing(self.storage, self.schema, new)
+        columns.write_missing(self.storage, self.schema, new)  # lengths, dates, frequent postings
         self._write_toc(segments)
 
     def _write_toc(self, segments: list[Any]) -> None:

@@ -5,7 +5,6 @@ reader can switch between channels; counts are exact (set sizes, not estimates).
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any
@@ -13,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from indexer.analysis import fold_text
+from search_service import column_arrays
 from search_service.index import Snapshot
 from search_service.match import channel_docs, field_phrase_docs
+from search_service.scoring import ts_array
 from search_service.params import SearchParams, month_last_day
 
 # Articles without a channel: counted under this label (JSON value null) and selected with
@@ -23,9 +24,8 @@ NO_CHANNEL = "未分类"
 
 
 def no_channel_docs(snap: Snapshot) -> frozenset[int]:
-    col = snap.channel
     return snap.filter_sets.get_or(("no_channel",),
-                                   lambda: frozenset(d for d in snap.live_docs if not col[d]))
+                                   lambda: column_arrays.docs_where(snap, _codes(snap, "channel")[0] == 0))
 
 
 def _day_ts(day: str, end: bool) -> int:
@@ -38,9 +38,13 @@ def date_docs(snap: Snapshot, date_from: str | None, date_to: str | None) -> fro
     def make() -> frozenset[int]:
         lo = _day_ts(date_from, False) if date_from else None
         hi = _day_ts(date_to, True) if date_to else None
-        ts = snap.ts
-        return frozenset(d for d in snap.live_docs
-                         if ts[d] >= 0 and (lo is None or ts[d] >= lo) and (hi is None or ts[d] <= hi))
+        ts = ts_array(snap)
+        mask = ts >= 0
+        if lo is not None:
+            mask &= ts >= lo
+        if hi is not None:
+            mask &= ts <= hi
+        return column_arrays.docs_where(snap, mask)
     return snap.filter_sets.get_or(("date", date_from, date_to), make)
 
 
@@ -87,31 +91,10 @@ def _selected_months(params: SearchParams) -> set[str]:
     return set()
 
 
-_VOCABS: dict[tuple[str, str], dict[Any, int]] = {}
-_VOCAB_LOCK = threading.Lock()
-
-
 def _codes(snap: Snapshot, column: str) -> tuple[np.ndarray, list[Any]]:
-    """Integer code per doc number and the value of each code (code 0 = no value).
-
-    Codes come from one grow-only vocabulary per generation and are computed once per segment,
-    so a snapshot after an update commit encodes only its new segments."""
-    def make() -> tuple[np.ndarray, list[Any]]:
-        values = getattr(snap, column)
-        vocab = _VOCABS.setdefault((str(snap.gen.path), column), {})
-
-        def encode(leaf: Any, offset: int) -> np.ndarray:
-            with _VOCAB_LOCK:
-                return np.fromiter((vocab.setdefault(v, len(vocab) + 1) if v else 0
-                                    for v in values[offset:offset + leaf.doc_count_all()]),
-                                   dtype=np.int32, count=leaf.doc_count_all())
-        parts = [snap.segment_value(leaf, ("codes", column), lambda leaf=leaf, o=offset: encode(leaf, o))
-                 for leaf, offset in snap.leaves()]
-        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        with _VOCAB_LOCK:
-            labels: list[Any] = [None, *vocab]  # code c is the c-th value added
-        return codes, labels
-    return snap.cached(("codes", column), make)
+    """Integer code per doc number and the value of each code (code 0 = no value), computed once
+    per segment from one grow-only vocabulary per generation (search_service/column_arrays.py)."""
+    return column_arrays.codes(snap, column)
 
 
 def _count(snap: Snapshot, column: str, docs: frozenset[int], missing: bool = False) -> Counter:
@@ -168,8 +151,8 @@ def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozense
 def histogram(snap: Snapshot, docs: frozenset[int], interval: str) -> list[dict[str, Any]]:
     """`published` histogram of the matching articles, oldest bucket first."""
     cut = {"day": 10, "month": 7, "year": 4}[interval]
-    ts = snap.ts
+    ts = ts_array(snap)
     counts = Counter(
-        datetime.fromtimestamp(ts[d], tz=timezone.utc).strftime("%Y-%m-%d")[:cut] for d in docs if ts[d] >= 0
+        datetime.fromtimestamp(int(ts[d]), tz=timezone.utc).strftime("%Y-%m-%d")[:cut] for d in docs if ts[d] >= 0
     )
     return [{"value": v, "count": c} for v, c in sorted(counts.items())]

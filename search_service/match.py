@@ -9,10 +9,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import query as wq
 
 from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
-from search_service import deadline, ngram_index
+from search_service import column_arrays, deadline, ngram_index
 from search_service.index import Snapshot
 from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
@@ -54,10 +55,10 @@ def normalise_needle(text: str) -> str:
 
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
-        found: set[int] = set()
-        for f in fields:
-            found.update(postings(snap, f, word)[0].tolist())
-        return frozenset(found) & snap.live_docs
+        ids = [postings(snap, f, word)[0] for f in fields]
+        found = ids[0] if len(ids) == 1 else np.concatenate(ids)
+        # Live docs by mask, duplicates (a word in title and body) by the frozenset itself.
+        return frozenset(found[column_arrays.live_mask(snap)[found]].tolist())
     return snap.term_docs.get_or(("t", fields, word), make)
 
 
@@ -93,8 +94,10 @@ def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> fro
 def channel_docs(snap: Snapshot, value: str) -> frozenset[int]:
     def make() -> frozenset[int]:
         want = fold_text(value.strip())
-        col = snap.channel
-        return frozenset(d for d in snap.live_docs if col[d] and fold_text(col[d]) == want)
+        codes, labels = column_arrays.codes(snap, "channel")
+        # Fold each distinct value once, then one vectorised pass over the codes.
+        hits = [c for c, v in enumerate(labels) if c and v and fold_text(v) == want]
+        return column_arrays.docs_where(snap, np.isin(codes, hits)) if hits else frozenset()
     return snap.filter_sets.get_or(("channel", value), make)
 
 

@@ -3,7 +3,8 @@
 Matching (search_service.match) and ranking (search_service.scoring) both start from these arrays;
 they live below both so neither imports the other back. Whoosh's collector yields one match per
 Python call; reading whole blocks (``_read_ids``/``_read_weights``, private Whoosh API pinned by
-tests/test_whoosh_private_api.py) is what makes a frequent word cost milliseconds.
+tests/test_whoosh_private_api.py) is what makes a word cost milliseconds, and a frequent word's
+postings written as arrays at commit time (indexer/columns.py) make it a slice.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.columns import block_postings
+from search_service import column_arrays
 from search_service.index import Snapshot
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -18,43 +21,41 @@ _EMPTY_TF = np.zeros(0, dtype=np.float32)
 
 
 def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float]]:
-    ids: list[int] = []
-    tfs: list[float] = []
-    if (fieldname, word) not in leaf:
-        return ids, tfs
-    m = leaf.postings(fieldname, word)
-    # Unwrap a deletion filter: deleted documents are removed by intersecting with live docs.
-    m = getattr(m, "child", m)
-    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.extend(m._ids[m._i:])
-            tfs.extend(m._weights[m._i:])
-            m._next_block()
-    else:  # any other matcher: the generic (slower) protocol
-        while m.is_active():
-            ids.append(m.id())
-            tfs.append(m.weight())
-            m.next()
-    return ids, tfs
+    return block_postings(leaf, fieldname, word)
+
+
+def _segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local doc numbers and weights of one segment: a slice of its arrays for a frequent term
+    (indexer/columns.py), else decoded from Whoosh's blocks."""
+    cols = column_arrays.of_leaf(snap, leaf)
+    got = cols.postings(fieldname, word) if cols is not None else None
+    if got is not None:
+        return got
+    ids, tfs = _leaf_postings(leaf, fieldname, word)
+    return np.asarray(ids, dtype=np.int64), np.asarray(tfs, dtype=np.float32)
 
 
 def postings(snap: Snapshot, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
-    """(global doc numbers, term frequencies) of one term, cached per snapshot."""
+    """(global doc numbers, term frequencies) of one term in the live documents, cached per snapshot."""
     def make() -> tuple[np.ndarray, np.ndarray]:
         reader = snap.searcher().reader()
         leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
         all_ids: list[np.ndarray] = []
         all_tfs: list[np.ndarray] = []
         for leaf, offset in leaves:
-            ids, tfs = _leaf_postings(leaf, fieldname, word)
-            if ids:
-                all_ids.append(np.asarray(ids, dtype=np.int64) + offset)
+            ids, tfs = _segment_postings(snap, leaf, fieldname, word)
+            if len(ids):
+                all_ids.append(ids.astype(np.int64) + offset)
                 all_tfs.append(np.asarray(tfs, dtype=np.float32))
         if not all_ids:
             return _EMPTY_IDS, _EMPTY_TF
-        return np.concatenate(all_ids), np.concatenate(all_tfs)
+        ids = np.concatenate(all_ids)
+        tfs = np.concatenate(all_tfs)  # a copy: never a read-only slice of a mapped file
+        # Live documents only, from either source: the arrays were written before any deletion,
+        # and Whoosh's deletion filter, once unwrapped, has already skipped the leading deleted
+        # ones; filtering here keeps df (BM25's idf) a count of live articles in both cases.
+        keep = column_arrays.live_mask(snap)[ids]
+        return (ids, tfs) if keep.all() else (ids[keep], tfs[keep])
     return snap.term_docs.get_or(("postings", fieldname, word), make)
 
 

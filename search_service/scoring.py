@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from search_service import deadline
+from indexer.columns import LENGTH_FIELDS
+from search_service import column_arrays, deadline
 from search_service.index import LRU, Snapshot
 from search_service.match import folded_titles, substring_docs
 from search_service.postings import postings
@@ -50,25 +51,37 @@ YEAR_WEIGHT = 2.0
 
 def field_lengths(snap: Snapshot, fieldname: str) -> np.ndarray:
     def make() -> np.ndarray:
-        return np.asarray(snap.doc_lengths(fieldname), dtype=np.float32)  # per segment, see index.py
+        got = column_arrays.field_lengths(snap, fieldname) if fieldname in LENGTH_FIELDS else None
+        if got is not None:
+            return got
+        # Per segment, see index.py; Whoosh gives None for an empty field: length 0, not NaN.
+        return np.asarray([n or 0 for n in snap.doc_lengths(fieldname)], dtype=np.float32)
     return snap.cached(("lengths", fieldname), make)
 
 
 def freshness(snap: Snapshot) -> np.ndarray:
     def make() -> np.ndarray:
         ts = ts_array(snap)
-        age_days = np.maximum(0.0, (snap.newest_ts - ts) / 86400.0)
+        known = ts[column_arrays.live_mask(snap) & (ts >= 0)]  # as Snapshot.newest_ts, without its list
+        newest = int(known.max()) if len(known) else 0
+        age_days = np.maximum(0.0, (newest - ts) / 86400.0)
         fresh = 1.0 + FRESHNESS_WEIGHT * np.power(0.5, age_days / FRESHNESS_HALF_LIFE_DAYS)
         return np.where(ts >= 0, fresh, 1.0)
     return snap.cached("freshness", make)
 
 
 def year_array(snap: Snapshot) -> np.ndarray:
-    return snap.cached("year_array", lambda: np.asarray(snap.year, dtype=np.int64))
+    def make() -> np.ndarray:
+        got = column_arrays.year(snap)
+        return got if got is not None else np.asarray(snap.year, dtype=np.int64)
+    return snap.cached("year_array", make)
 
 
 def ts_array(snap: Snapshot) -> np.ndarray:
-    return snap.cached("ts_array", lambda: np.asarray(snap.ts, dtype=np.int64))
+    def make() -> np.ndarray:
+        got = column_arrays.ts(snap)
+        return got if got is not None else np.asarray(snap.ts, dtype=np.int64)
+    return snap.cached("ts_array", make)
 
 
 def avg_length(snap: Snapshot, fieldname: str) -> float:
@@ -101,7 +114,7 @@ def group_terms(terms: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 def bm25f(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
     """Dense BM25F score array over all doc numbers for the words the index holds postings of."""
-    n_all = len(snap.ts)
+    n_all = len(ts_array(snap))
     scores = np.zeros(n_all, dtype=np.float64)
     n_docs = max(1, len(snap.live_docs))
     for word, fields in group_terms(terms).items():
