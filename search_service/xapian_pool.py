@@ -1,0 +1,218 @@
+"""Xapian shards as one searchable state: open, watch, leave out the ones that are down.
+
+``ShardPool`` holds the shard specs of NEWS_SEARCH_XAPIAN_SHARDS (``host:port`` of an
+xapian-tcpsrv, or a local directory). ``state()`` hands out the current ``XapianState``: one
+``xapian.Database`` with every reachable shard added (so term statistics merge and BM25 over the
+shards equals BM25 over one database), the generation served and the shards left out.
+
+- A shard that cannot be opened, or fails during a search (NetworkError, NetworkTimeoutError,
+  DatabaseModifiedError...), is left out of the next state; a background thread retries it at
+  most every RETRY_SECONDS and a state with it comes back once it opens.
+- Every CHECK_SECONDS at most, a probe connection per shard is reopened: a shard that changed
+  (an update commit, a new generation) gives a new state. States are never mutated, so a search
+  in flight keeps the one it started with.
+- The generation served is the oldest one the reachable shards name (metadata
+  ``news_search:generation``): during a rebuild no mixed generations are served.
+
+Xapian Database objects are not thread-safe: a state serialises the searches on it (its lock).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import xapian
+
+from search_service.errors import ShardsUnavailable
+from search_service.index import LRU
+
+CHECK_SECONDS = 0.5
+RETRY_SECONDS = 1.0
+GENERATION_KEY = "news_search:generation"
+# What a shard failing mid-search raises: leave it out and try again once.
+SHARD_ERRORS: tuple[type[BaseException], ...] = (
+    xapian.NetworkError, xapian.DatabaseModifiedError, xapian.DatabaseClosedError,
+    xapian.DatabaseOpeningError, xapian.DatabaseCorruptError, xapian.DatabaseError)
+
+
+def is_remote(spec: str) -> bool:
+    return "/" not in spec
+
+
+def _local_path(spec: str) -> str:
+    """The database directory of a local shard: the directory itself, or the generation its
+    CURRENT file names (a rebuild writes one directory per generation, see docs/xapian.md)."""
+    root = Path(spec)
+    current = root / "CURRENT"
+    if current.is_file():
+        name = current.read_text(encoding="utf-8").strip()
+        if name:
+            return os.fspath(root / name)
+    return os.fspath(root)
+
+
+def open_shard(spec: str, timeout_ms: int) -> xapian.Database:
+    """One shard for reading; remote shards time out on connect and on every call."""
+    if is_remote(spec):
+        host, _, port = spec.rpartition(":")
+        return xapian.remote_open(host, int(port), timeout_ms, timeout_ms)
+    return xapian.Database(_local_path(spec))
+
+
+def _oldest_generation(dbs: list[xapian.Database]) -> str:
+    names = [db.get_metadata(GENERATION_KEY).decode("utf-8") for db in dbs]
+    named = sorted(n for n in names if n)
+    return named[0] if named else ""
+
+
+class XapianState:
+    """The reachable shards at one revision, as one database, with per-state caches."""
+
+    def __init__(self, specs: list[str], shards: dict[str, xapian.Database], missing: list[str]) -> None:
+        self.specs = [s for s in specs if s in shards]
+        self.missing = list(missing)
+        self.db = xapian.Database()
+        for spec in self.specs:
+            self.db.add_database(shards[spec])
+        self.generation = _oldest_generation([shards[s] for s in self.specs])
+        gen_term = "XV" + self.generation
+        # Documents carry XV<gen> (remote shards hold two generations during a rebuild); a shard
+        # built without the term is served whole.
+        self.gen_query = xapian.Query(gen_term) if self.generation and self.db.get_termfreq(gen_term) \
+            else xapian.Query.MatchAll
+        self.lock = threading.RLock()
+        self.sets = LRU(4096)        # query description -> doc set
+        self.results = LRU(256)      # search parameters -> result
+        self.values: dict[Any, Any] = {}
+        self.failed = False
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)
+
+    def cached(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key not in self.values:
+            self.values[key] = make()
+        return self.values[key]
+
+
+class ShardPool:
+    def __init__(self, specs: list[str], timeout_ms: int = 1000, partial: bool = True) -> None:
+        if not specs:
+            raise ShardsUnavailable("NEWS_SEARCH_XAPIAN_SHARDS names no shard")
+        self.specs = list(specs)
+        self.timeout_ms = int(timeout_ms)
+        self.allow_partial = partial
+        self._lock = threading.Lock()
+        self._probes: dict[str, xapian.Database] = {}
+        self._down: dict[str, str] = {}        # spec -> why it is left out
+        self._state: XapianState | None = None
+        self._checked = 0.0
+        self._retrying = False
+        self._changed = True
+
+    # -- the state ------------------------------------------------------------------------------
+
+    def state(self) -> XapianState:
+        """The current state; ShardsUnavailable when no shard answers or, with partial answers
+        off, when any shard is left out."""
+        with self._lock:
+            now = time.monotonic()
+            if self._state is not None and self._state.failed:
+                self._changed = True
+            if not self._changed and now - self._checked >= CHECK_SECONDS:
+                self._checked = now
+                self._changed = self._probe_changed()
+            if self._changed or self._state is None:
+                self._changed = False
+                self._state = self._new_state()
+            st = self._state
+        if not st.specs:
+            raise ShardsUnavailable(f"no Xapian shard answers: {self._reasons(st.missing)}")
+        if st.missing and not self.allow_partial:
+            raise ShardsUnavailable(f"Xapian shards unavailable: {self._reasons(st.missing)} "
+                                    "(NEWS_SEARCH_XAPIAN_PARTIAL=false)")
+        return st
+
+    def failed(self, st: XapianState) -> None:
+        """A search on `st` hit a shard error: probe every shard before the next state."""
+        st.failed = True
+        with self._lock:
+            for spec in list(self._probes):
+                try:
+                    self._probes[spec].reopen()
+                    self._probes[spec].get_metadata(GENERATION_KEY)
+                except Exception as exc:  # noqa: BLE001 - whatever it is, the shard is out
+                    self._mark_down(spec, exc)
+            self._changed = True
+
+    def _reasons(self, specs: list[str]) -> str:
+        return "; ".join(f"{s} ({self._down.get(s, 'down')})" for s in specs)
+
+    def _probe_changed(self) -> bool:
+        changed = False
+        for spec in list(self._probes):
+            try:
+                changed |= bool(self._probes[spec].reopen())
+            except Exception as exc:  # noqa: BLE001
+                self._mark_down(spec, exc)
+                changed = True
+        return changed
+
+    def _mark_down(self, spec: str, exc: BaseException) -> None:
+        self._probes.pop(spec, None)
+        self._down[spec] = (str(exc) or type(exc).__name__)[:200]
+        self._start_retry()
+
+    def _new_state(self) -> XapianState:
+        shards: dict[str, xapian.Database] = {}
+        for spec in self.specs:
+            if spec in self._down:
+                continue
+            try:
+                if spec not in self._probes:
+                    self._probes[spec] = open_shard(spec, self.timeout_ms)
+                shards[spec] = open_shard(spec, self.timeout_ms)
+            except Exception as exc:  # noqa: BLE001
+                self._mark_down(spec, exc)
+        missing = [s for s in self.specs if s not in shards]
+        try:
+            return XapianState(self.specs, shards, missing)
+        except SHARD_ERRORS as exc:  # a shard failed while reading its generation
+            for spec in shards:
+                self._probes.pop(spec, None)
+            self._down.update({s: str(exc)[:200] for s in shards if s not in self._down})
+            self._start_retry()
+            return XapianState(self.specs, {}, list(self.specs))
+
+    # -- coming back ----------------------------------------------------------------------------
+
+    def _start_retry(self) -> None:
+        if not self._retrying:
+            self._retrying = True
+            threading.Thread(target=self._retry_loop, name="xapian-shard-retry", daemon=True).start()
+
+    def _retry_loop(self) -> None:
+        while True:
+            time.sleep(RETRY_SECONDS)
+            with self._lock:
+                down = list(self._down)
+                if not down:
+                    self._retrying = False
+                    return
+            for spec in down:
+                try:
+                    db = open_shard(spec, self.timeout_ms)
+                    db.get_metadata(GENERATION_KEY)
+                except Exception as exc:  # noqa: BLE001 - still down
+                    with self._lock:
+                        self._down[spec] = (str(exc) or type(exc).__name__)[:200]
+                    continue
+                with self._lock:
+                    self._down.pop(spec, None)
+                    self._probes[spec] = db
+                    self._changed = True
