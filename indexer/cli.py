@@ -168,11 +168,19 @@ def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, pro
     Bad files are skipped and reported; the live index is replaced only when the build completes.
     """
     from indexer.build import rebuild as do_rebuild
+    from indexer.cli_xapian import shards
 
+    specs = shards()
     progress = Progress(not quiet)
     try:
-        report = do_rebuild(list(sources), index_dir, userdict=userdict, procs=procs, wait=wait,
-                            progress=progress, allow_shrink=allow_shrink)
+        if specs is not None:
+            from indexer.xapian_store import rebuild as shard_rebuild
+
+            report = shard_rebuild(list(sources), specs, userdict=userdict, procs=procs, wait=wait,
+                                   progress=progress, allow_shrink=allow_shrink)
+        else:
+            report = do_rebuild(list(sources), index_dir, userdict=userdict, procs=procs, wait=wait,
+                                progress=progress, allow_shrink=allow_shrink)
     except KeyboardInterrupt:
         progress.done()
         raise click.ClickException("interrupted: the new generation was discarded; the live index is unchanged") from None
@@ -181,6 +189,8 @@ def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, pro
         raise
     progress.done(report)
     print_build_report(report)
+    if specs is not None:
+        click.echo(f"{len(specs)} shard(s): {', '.join(specs)}")
 
 
 @admin.command()
@@ -188,8 +198,13 @@ def rebuild(sources: tuple[str, ...], index_dir: Path, userdict: str | None, pro
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(index_dir: Path, as_json: bool) -> None:
     """Documents, channels, date range, generation, size and build time of the live index."""
+    from indexer.cli_xapian import run_stats, shards
     from indexer.stats import index_stats
 
+    specs = shards()
+    if specs is not None:
+        run_stats(specs, as_json)
+        return
     data = index_stats(index_dir)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -13,8 +13,11 @@ from typing import Any
 
 import click
 
+from indexer import cli_xapian
 from indexer.cli import Progress, admin, fail, index_dir_option, phase_summary
 from indexer.source_options import db_source_options
+
+admin.add_command(cli_xapian.shard)  # `news-search shard serve`
 
 wait_option = click.option(
     "--wait", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -66,12 +69,19 @@ def update(sources: tuple[str, ...], index_dir: Path, delete_ids: tuple[str, ...
     Articles whose content is unchanged are left alone; bad inputs are skipped and reported.
     The running service sees the commit within a second or two.
     """
+    from indexer.cli_xapian import shards
     from indexer.update import read_id_file, update as do_update
 
+    specs = shards()
     progress = UpdateProgress(not quiet)
     try:
         ids = list(delete_ids) + (read_id_file(delete_from) if delete_from else [])
-        report = do_update(list(sources), index_dir, wait=wait, procs=procs, progress=progress, delete_ids=ids)
+        if specs is not None:
+            from indexer.xapian_update import update as shard_update
+
+            report = shard_update(list(sources), specs, wait=wait, procs=procs, progress=progress, delete_ids=ids)
+        else:
+            report = do_update(list(sources), index_dir, wait=wait, procs=procs, progress=progress, delete_ids=ids)
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:
@@ -109,7 +119,15 @@ def delete(ids: tuple[str, ...], index_dir: Path, from_file: str | None, wait: f
         raise fail(exc) from None
     if not all_ids:
         raise click.UsageError("give article ids to delete, or --from-file FILE")
-    report = do_delete(all_ids, index_dir, wait=wait)
+    from indexer.cli_xapian import shards
+
+    specs = shards()
+    if specs is not None:
+        from indexer.xapian_update import delete as shard_delete
+
+        report = shard_delete(all_ids, specs, wait=wait)
+    else:
+        report = do_delete(all_ids, index_dir, wait=wait)
     _echo_recovered(report.recovered_from)
     _print_update(report)
     click.echo(f"deleted {report.deleted:,}, not found {report.not_found:,}; "
@@ -165,7 +183,12 @@ def check(index_dir: Path, sample: int, full: bool, as_json: bool) -> None:
     Exits with status 1 when a problem is found.
     """
     from indexer.check import check_index
+    from indexer.cli_xapian import run_check, shards
 
+    specs = shards()
+    if specs is not None:
+        run_check(specs, sample, as_json)
+        return
     out = check_index(index_dir, sample=sample, full=full)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))

@@ -58,3 +58,18 @@ class ShrinkRefused(NewsSearchError):
 
 class DatabaseSourceError(NewsSearchError):
     """A database source cannot be reached or read (the URL in the message has its password masked)."""
+
+
+class BadShards(NewsSearchError):
+    """NEWS_SEARCH_XAPIAN_SHARDS (or a shard layout) that cannot be used; names the shard."""
+
+
+class ShardUnavailable(NewsSearchError):
+    """A Xapian shard cannot be opened or answered; `spec` names it (host:port or directory)."""
+
+    status = 503
+    code = "shards_unavailable"
+
+    def __init__(self, spec: str, message: str) -> None:
+        super().__init__(message)
+        self.spec = spec

@@ -1,0 +1,153 @@
+"""`news-search shard serve` (xapian-tcpsrv underneath) and the write commands on remote shards:
+a rebuild switches every shard and then removes the old generation, a second writer is refused,
+a rebuild with a shard down fails cleanly and switches no shard."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+xapian = pytest.importorskip("xapian")
+
+from indexer import xapian_doc as xd  # noqa: E402
+from indexer.demo_data import DEMO_DIR  # noqa: E402
+from indexer.model import Article  # noqa: E402
+from lifecycle_util import cli, demo_record, write_jsonl  # noqa: E402
+from xapian_servers import child_env, cli_command, require_tool, serve_shard, stop, wait_ready  # noqa: E402
+
+
+@pytest.fixture()
+def servers(tmp_path: Path):
+    require_tool("xapian-tcpsrv")
+    procs, specs = [], []
+    for i in range(3):
+        proc, spec = serve_shard(tmp_path / f"shard{i}")
+        procs.append(proc)
+        specs.append(spec)
+    for proc, spec in zip(procs, specs):
+        wait_ready(spec, proc)
+    yield procs, specs
+    for proc in procs:
+        stop(proc)
+
+
+def env_for(specs: list[str]) -> dict[str, str]:
+    return {"NEWS_SEARCH_ENGINE": "xapian", "NEWS_SEARCH_XAPIAN_SHARDS": ",".join(specs),
+            "NEWS_SEARCH_XAPIAN_TIMEOUT_MS": "2000"}
+
+
+def counts(specs: list[str]) -> list[tuple[int, str, list[str]]]:
+    """(documents, generation, generations present) per shard."""
+    out = []
+    for spec in specs:
+        db = xd.open_readable(spec, 2000)
+        out.append((db.get_doccount(), db.get_metadata(xd.META_GENERATION).decode(),
+                    sorted(t.term.decode()[2:] for t in db.allterms("XV"))))
+    return out
+
+
+def test_serve_creates_the_database_and_serves_it_writable(tmp_path):
+    require_tool("xapian-tcpsrv")
+    directory = tmp_path / "new" / "shard"
+    proc, spec = serve_shard(directory)
+    try:
+        wait_ready(spec, proc)
+        assert (directory / "iamglass").is_file()
+        host, port = xd.host_port(spec)
+        db = xapian.remote_open_writable(host, port, 2000)
+        db.replace_document("Qa1", xd.document(Article(id="a1", title="远程写入", body="正文"), "gen-000001"))
+        db.commit()
+        db.close()
+        reader = xd.open_readable(spec, 2000)
+        assert reader.get_doccount() == 1
+        assert xd.stored_of(reader.get_document(next(iter(reader.postlist("Qa1"))).docid))["title"] == "远程写入"
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+
+
+def test_serve_without_xapian_tools_names_the_package(tmp_path):
+    result = cli("shard", "serve", "--dir", tmp_path / "d", "--port", "7001", env={"PATH": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "xapian-tcpsrv not found on PATH: install the Debian/Ubuntu package xapian-tools" in result.output
+
+
+def test_serve_with_a_bad_directory_is_a_clear_error(tmp_path):
+    require_tool("xapian-tcpsrv")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run([*cli_command(), "shard", "serve", "--dir", str(blocker / "db"), "--port", "7001"],
+                          env=child_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"cannot create or open the shard database {blocker / 'db'}" in proc.stderr
+
+
+def test_remote_rebuild_switches_then_drops_the_old_generation(servers):
+    _procs, specs = servers
+    for gen in ("gen-000001", "gen-000002"):
+        result = cli("rebuild", DEMO_DIR, "--procs", "1", "--quiet", env=env_for(specs))
+        assert result.exit_code == 0, result.output
+        assert f"live generation {gen}." in result.output
+    state = counts(specs)
+    assert sum(c for c, _g, _p in state) == 50
+    assert all(g == "gen-000002" and present == ["gen-000002"] for _c, g, present in state)
+    for i, spec in enumerate(specs):
+        db = xd.open_readable(spec, 2000)
+        for item in db.postlist(""):
+            assert xd.shard_of(xd.stored_of(db.get_document(item.docid))["id"], 3) == i
+    stats = json.loads(cli("stats", "--json", env=env_for(specs)).output)
+    assert stats["documents"] == 50 and [r["reachable"] for r in stats["shards"]] == [True, True, True]
+    assert cli("check", env=env_for(specs)).exit_code == 0
+    result = cli("delete", "demo-001", env=env_for(specs))
+    assert "deleted 1, not found 0; gen-000002 now holds 49 articles." in result.output
+
+
+def test_remote_second_writer_is_refused(servers):
+    _procs, specs = servers
+    assert cli("rebuild", DEMO_DIR, "--procs", "1", "--quiet", env=env_for(specs)).exit_code == 0
+    host, port = xd.host_port(specs[1])
+    holder = xapian.remote_open_writable(host, port, 2000)
+    try:
+        result = cli("delete", "demo-001", env=env_for(specs))
+    finally:
+        holder.close()
+    assert result.exit_code == 1
+    assert f"another writer holds shard {specs[1]}" in result.output
+    assert sum(c for c, _g, _p in counts(specs)) == 50
+
+
+def test_rebuild_with_a_shard_down_switches_no_shard(servers, tmp_path):
+    procs, specs = servers
+    assert cli("rebuild", DEMO_DIR, "--procs", "1", "--quiet", env=env_for(specs)).exit_code == 0
+    stop(procs[2])
+    result = cli("rebuild", DEMO_DIR, "--procs", "1", "--quiet", env=env_for(specs))
+    assert result.exit_code == 1
+    assert f"cannot open shard {specs[2]} for writing" in result.output
+    assert counts(specs[:2]) == [(c, "gen-000001", ["gen-000001"]) for c, _g, _p in counts(specs[:2])]
+    stats = json.loads(cli("stats", "--json", env=env_for(specs)).output)
+    assert stats["partial"] is True and stats["shards"][2]["reachable"] is False
+    assert f"cannot open shard {specs[2]} for reading" in stats["notes"][0]
+
+
+def test_failed_remote_rebuild_leaves_no_pending_documents(servers, tmp_path, monkeypatch):
+    from indexer import xapian_store
+
+    _procs, specs = servers
+    assert cli("rebuild", DEMO_DIR, "--procs", "1", "--quiet", env=env_for(specs)).exit_code == 0
+
+    def boom(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xapian_store, "set_collapse_keys", boom)
+    with pytest.raises(OSError):
+        xapian_store.rebuild([DEMO_DIR], specs, procs=1, timeout_ms=2000)
+    state = counts(specs)
+    assert sum(c for c, _g, _p in state) == 50
+    assert all(g == "gen-000001" and p == ["gen-000001"] for _c, g, p in state)
+    for spec in specs:
+        assert xd.open_readable(spec, 2000).get_metadata(xd.META_PENDING) == b""
+    monkeypatch.undo()
+    src = write_jsonl(tmp_path / "u.jsonl", [dict(demo_record("demo-002"), title="新标题")])
+    assert "updated 1" in cli("update", src, "--quiet", env=env_for(specs)).output
