@@ -27,58 +27,44 @@ from typing import Any
 
 import xapian
 
+from indexer import xapian_doc as xd
 from search_service.errors import ShardsUnavailable
 from search_service.index import LRU
 
 CHECK_SECONDS = 0.5
 RETRY_SECONDS = 1.0
-GENERATION_KEY = "news_search:generation"
 # What a shard failing mid-search raises: leave it out and try again once.
 SHARD_ERRORS: tuple[type[BaseException], ...] = (
     xapian.NetworkError, xapian.DatabaseModifiedError, xapian.DatabaseClosedError,
     xapian.DatabaseOpeningError, xapian.DatabaseCorruptError, xapian.DatabaseError)
 
 
-def is_remote(spec: str) -> bool:
-    return "/" not in spec
+def _local_dir(spec: str, generation: str) -> str | None:
+    """The directory of `generation` in a local shard (None: a bare database, no generations)."""
+    path = Path(spec) / generation
+    return os.fspath(path) if generation and path.is_dir() else None
 
 
-def _local_path(spec: str) -> str:
-    """The database directory of a local shard: the directory itself, or the generation its
-    CURRENT file names (a rebuild writes one directory per generation, see docs/xapian.md)."""
-    root = Path(spec)
-    current = root / "CURRENT"
-    if current.is_file():
-        name = current.read_text(encoding="utf-8").strip()
-        if name:
-            return os.fspath(root / name)
-    return os.fspath(root)
-
-
-def open_shard(spec: str, timeout_ms: int) -> xapian.Database:
-    """One shard for reading; remote shards time out on connect and on every call."""
-    if is_remote(spec):
-        host, _, port = spec.rpartition(":")
-        return xapian.remote_open(host, int(port), timeout_ms, timeout_ms)
-    return xapian.Database(_local_path(spec))
-
-
-def _oldest_generation(dbs: list[xapian.Database]) -> str:
-    names = [db.get_metadata(GENERATION_KEY).decode("utf-8") for db in dbs]
-    named = sorted(n for n in names if n)
-    return named[0] if named else ""
+def _local_key(spec: str) -> tuple[str, int]:
+    """What identifies a local shard's live state: the generation its stub names, its revision."""
+    live = xd.live_generation_dir(spec)
+    path = os.fspath(live) if live is not None else spec
+    return path, xapian.Database(path).get_revision()
 
 
 class XapianState:
     """The reachable shards at one revision, as one database, with per-state caches."""
 
-    def __init__(self, specs: list[str], shards: dict[str, xapian.Database], missing: list[str]) -> None:
+    def __init__(self, specs: list[str], shards: dict[str, xapian.Database], missing: list[str],
+                 generation: str) -> None:
         self.specs = [s for s in specs if s in shards]
         self.missing = list(missing)
         self.db = xapian.Database()
         for spec in self.specs:
             self.db.add_database(shards[spec])
-        self.generation = _oldest_generation([shards[s] for s in self.specs])
+        self.generation = generation
+        self.userdict = next((shards[s].get_metadata(xd.META_USERDICT).decode("utf-8") for s in self.specs), "")
+        self.built = next((shards[s].get_metadata(xd.META_BUILT).decode("utf-8") for s in self.specs), "")
         gen_term = "XV" + self.generation
         # Documents carry XV<gen> (remote shards hold two generations during a rebuild); a shard
         # built without the term is served whole.
@@ -87,6 +73,7 @@ class XapianState:
         self.lock = threading.RLock()
         self.sets = LRU(4096)        # query description -> doc set
         self.results = LRU(256)      # search parameters -> result
+        self.docs = LRU(4096)        # docid -> stored fields
         self.values: dict[Any, Any] = {}
         self.failed = False
 
@@ -108,8 +95,9 @@ class ShardPool:
         self.timeout_ms = int(timeout_ms)
         self.allow_partial = partial
         self._lock = threading.Lock()
-        self._probes: dict[str, xapian.Database] = {}
-        self._down: dict[str, str] = {}        # spec -> why it is left out
+        self._probes: dict[str, xapian.Database] = {}   # remote shards: one connection each
+        self._keys: dict[str, Any] = {}                  # spec -> what identified its state
+        self._down: dict[str, str] = {}                  # spec -> why it is left out
         self._state: XapianState | None = None
         self._checked = 0.0
         self._retrying = False
@@ -129,6 +117,7 @@ class ShardPool:
                 self._changed = self._probe_changed()
             if self._changed or self._state is None:
                 self._changed = False
+                self._checked = now
                 self._state = self._new_state()
             st = self._state
         if not st.specs:
@@ -142,52 +131,64 @@ class ShardPool:
         """A search on `st` hit a shard error: probe every shard before the next state."""
         st.failed = True
         with self._lock:
-            for spec in list(self._probes):
-                try:
-                    self._probes[spec].reopen()
-                    self._probes[spec].get_metadata(GENERATION_KEY)
-                except Exception as exc:  # noqa: BLE001 - whatever it is, the shard is out
-                    self._mark_down(spec, exc)
+            self._probe_changed()
             self._changed = True
 
     def _reasons(self, specs: list[str]) -> str:
         return "; ".join(f"{s} ({self._down.get(s, 'down')})" for s in specs)
 
+    def _key(self, spec: str) -> Any:
+        """What identifies a shard's current state (raises when it does not answer)."""
+        if xd.is_local(spec):
+            return _local_key(spec)
+        probe = self._probes.get(spec)
+        if probe is None:
+            probe = self._probes[spec] = xd.open_readable(spec, self.timeout_ms)
+        probe.reopen()
+        return probe.get_metadata(xd.META_GENERATION), probe.get_doccount(), probe.get_lastdocid()
+
     def _probe_changed(self) -> bool:
         changed = False
-        for spec in list(self._probes):
+        for spec in self.specs:
+            if spec in self._down:
+                continue
             try:
-                changed |= bool(self._probes[spec].reopen())
-            except Exception as exc:  # noqa: BLE001
+                changed |= self._key(spec) != self._keys.get(spec)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, the shard is out
                 self._mark_down(spec, exc)
                 changed = True
         return changed
 
     def _mark_down(self, spec: str, exc: BaseException) -> None:
         self._probes.pop(spec, None)
+        self._keys.pop(spec, None)
         self._down[spec] = (str(exc) or type(exc).__name__)[:200]
         self._start_retry()
 
     def _new_state(self) -> XapianState:
-        shards: dict[str, xapian.Database] = {}
+        live: dict[str, xapian.Database] = {}
         for spec in self.specs:
             if spec in self._down:
                 continue
             try:
-                if spec not in self._probes:
-                    self._probes[spec] = open_shard(spec, self.timeout_ms)
-                shards[spec] = open_shard(spec, self.timeout_ms)
+                self._keys[spec] = self._key(spec)
+                live[spec] = xd.open_readable(spec, self.timeout_ms)
             except Exception as exc:  # noqa: BLE001
                 self._mark_down(spec, exc)
-        missing = [s for s in self.specs if s not in shards]
+        shards: dict[str, xapian.Database] = {}
         try:
-            return XapianState(self.specs, shards, missing)
-        except SHARD_ERRORS as exc:  # a shard failed while reading its generation
-            for spec in shards:
-                self._probes.pop(spec, None)
-            self._down.update({s: str(exc)[:200] for s in shards if s not in self._down})
-            self._start_retry()
-            return XapianState(self.specs, {}, list(self.specs))
+            generation = xd.serving_generation(db.get_metadata(xd.META_GENERATION).decode("utf-8")
+                                               for db in live.values()) or ""
+            for spec, db in live.items():
+                # A local shard that switched already is read at the generation served.
+                path = _local_dir(spec, generation) if xd.is_local(spec) else None
+                shards[spec] = xapian.Database(path) if path is not None else db
+            missing = [s for s in self.specs if s not in shards]
+            return XapianState(self.specs, shards, missing, generation)
+        except SHARD_ERRORS as exc:  # a shard failed while reading its metadata
+            for spec in live:
+                self._mark_down(spec, exc)
+            return XapianState(self.specs, {}, list(self.specs), "")
 
     # -- coming back ----------------------------------------------------------------------------
 
@@ -206,13 +207,12 @@ class ShardPool:
                     return
             for spec in down:
                 try:
-                    db = open_shard(spec, self.timeout_ms)
-                    db.get_metadata(GENERATION_KEY)
+                    db = xd.open_readable(spec, self.timeout_ms)
+                    db.get_metadata(xd.META_GENERATION)
                 except Exception as exc:  # noqa: BLE001 - still down
                     with self._lock:
                         self._down[spec] = (str(exc) or type(exc).__name__)[:200]
                     continue
                 with self._lock:
                     self._down.pop(spec, None)
-                    self._probes[spec] = db
                     self._changed = True
