@@ -11,12 +11,38 @@ from typing import Any
 
 from flask import Flask, Response
 
+from indexer.errors import BadShards
 from indexer.store import DEFAULT_INDEX_DIR
 from search_service import api, core, cost, editors, httpcache, limits, observe, pages, proxy, suggest_api
 from search_service.raw_ids import EncodedIds
 from search_service.index import SearchIndex
 from search_service.services import EXTENSION_KEY, Services
 from search_service.services import search_index as search_index  # noqa: PLC0414 (re-exported)
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() not in ("0", "false", "no", "off")
+
+
+def open_index(config: Any) -> Any:
+    """The app's index: the embedded Whoosh index of INDEX_DIR (default), or the Xapian shards."""
+    engine = str(config.get("ENGINE") or "whoosh").strip().lower()
+    if engine == "whoosh":
+        return SearchIndex(os.fspath(config["INDEX_DIR"]), check_interval=float(config["INDEX_CHECK_INTERVAL"]),
+                           warm=core.warm)
+    if engine != "xapian":
+        raise BadShards(f"NEWS_SEARCH_ENGINE={engine!r}: use whoosh (the default) or xapian")
+    from indexer.xapian_doc import parse_shards
+    from search_service.xapian_engine import XapianIndex
+
+    specs = parse_shards(",".join(config["XAPIAN_SHARDS"]) if isinstance(config["XAPIAN_SHARDS"], list)
+                         else str(config["XAPIAN_SHARDS"]))
+    try:
+        timeout = int(config["XAPIAN_TIMEOUT_MS"])
+    except (TypeError, ValueError):
+        raise BadShards(f"NEWS_SEARCH_XAPIAN_TIMEOUT_MS={config['XAPIAN_TIMEOUT_MS']!r}: give a whole number of "
+                        "milliseconds (e.g. 1000)") from None
+    return XapianIndex(specs, timeout, _flag(config["XAPIAN_PARTIAL"]), os.fspath(config["INDEX_DIR"]))
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,14 +56,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_DEFAULT="120 per minute",
         SEARCH_TIME_LIMIT_MS=2000,  # a search out of time answers what it found, "timed_out": true
         QUERY_LOG=True,
+        ENGINE="whoosh",            # or xapian: the shards of XAPIAN_SHARDS (docs/xapian.md)
+        XAPIAN_SHARDS="",           # host:port or directory, comma-separated
+        XAPIAN_TIMEOUT_MS=1000,     # per shard call; a shard slower than this is left out
+        XAPIAN_PARTIAL=True,        # false: a shard missing answers 503 shards_unavailable
     )
     app.config.from_prefixed_env("NEWS_SEARCH")  # e.g. NEWS_SEARCH_INDEX_DIR
     if test_config:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    shared = Services(SearchIndex(os.fspath(app.config["INDEX_DIR"]),
-                                  check_interval=float(app.config["INDEX_CHECK_INTERVAL"]), warm=core.warm))
+    shared = Services(open_index(app.config))
     app.extensions[EXTENSION_KEY] = shared
 
     # -- site integration (issue 16): order matters, Flask runs after_request hooks last-registered

@@ -56,12 +56,13 @@ def warm(snap: Snapshot) -> None:
         snap.previous = None  # everything worth carrying over has been carried
 
 
-def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
+def render_hit(snap: Snapshot | None, p: Plan, docnum: int, score: float | None,
                spans: dict[str, list[tuple[int, int]]] | None = None,
                fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """One hit as plain data; `spans` and `fields` are the page's, fetched in one batch by
     render_hits (the engine's highlight_spans and stored)."""
     if fields is None:
+        assert snap is not None, "an engine without a snapshot passes the page's fields and spans"
         fields = snap.stored(docnum)
     title = fields.get("title", "")
     body = fields.get("body", "")
@@ -86,7 +87,7 @@ def render_hit(snap: Snapshot, p: Plan, docnum: int, score: float | None,
     }
 
 
-def render_hits(engine: Engine, snap: Snapshot, p: Plan, entries: list[tuple[int, float | None]]) -> list[dict[str, Any]]:
+def render_hits(engine: Engine, snap: Snapshot | None, p: Plan, entries: list[tuple[int, float | None]]) -> list[dict[str, Any]]:
     """Render a page of hits: one batch of stored fields and one of highlight spans for the page."""
     docnums = [d for d, _ in entries]
     by_field = engine.highlight_spans(p, docnums)
@@ -108,7 +109,12 @@ def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: 
     number of stories among `docs`.
     """
 
-    group_of = groups(snap)
+    return collapse_by(groups(snap), ranked, docs, stop)
+
+
+def collapse_by(group_of: dict[int, Any], ranked: list[tuple[int, float | None]], docs: frozenset[int],
+                stop: int) -> tuple[list[tuple[int, float | None, list[int]]], int]:
+    """collapse_page with the reprint groups of any engine (doc number -> group key)."""
     grouped = [d for d in docs if d in group_of] if len(group_of) < len(docs) else \
         [d for d in group_of if d in docs]
     total = len(docs) - len(grouped) + len({group_of[d] for d in grouped})
@@ -134,6 +140,8 @@ def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: 
 def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None = None) -> dict[str, Any]:
     """Search; with `time_limit_ms`, a query that runs out of time returns the results found so
     far with "timed_out": true (a subset of the full results, possibly ranked approximately)."""
+    if getattr(index, "engine_name", "whoosh") != "whoosh":  # the Xapian shards (xapian_engine.py)
+        return index.search(params, time_limit_ms)
     started = time.perf_counter()
     key = params.cache_key()
 
@@ -155,15 +163,18 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     out["hits"] = [dict(h) for h in result["hits"]]
     out["query"] = dict(result["query"])
     out["timed_out"] = b.timed_out
+    out["partial"] = False  # one embedded index: never a shard missing
+    out["missing_shards"] = []
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
 
 
-def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, Any]:
+def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict[str, Any]:
     """One search through the Engine seam (engine.py); `snap` is still used for what the Engine
-    does not cover yet: reprint groups and did-you-mean (see docs/architecture.md)."""
+    does not cover yet: did-you-mean and spelling corrections (see docs/architecture.md), left
+    out when it is None (an engine without a Whoosh snapshot, docs/xapian.md)."""
     # A clear typo whose correction finds plenty: answer the correction and say so (spelling.py).
-    fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params))
+    fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params)) if snap is not None else None
     if fixed is not None:
         return fixed.apply(_search(engine, snap, with_correct(params, fixed.to)), params)
     node = parse_query(params.q)
@@ -173,7 +184,7 @@ def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, A
         """Did-you-mean for a query finding little (not when out of time), computed once."""
         if not suggestion:
             found = None
-            if strict_total < SUGGEST_BELOW and not deadline.timed_out():
+            if snap is not None and strict_total < SUGGEST_BELOW and not deadline.timed_out():
                 found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
             suggestion.append(found)
         return suggestion[0]
@@ -186,7 +197,7 @@ def _search(engine: Engine, snap: Snapshot, params: SearchParams) -> dict[str, A
     start = (params.page - 1) * params.per_page
     stop = start + params.per_page
     if params.collapse:
-        entries, total = collapse_page(snap, ranked, docs, stop)
+        entries, total = collapse_by(engine.reprint_groups(), ranked, docs, stop)
     else:
         entries, total = [(d, s, []) for d, s in ranked[:stop]], len(docs)
     page_entries = entries[start:stop]
@@ -240,11 +251,17 @@ def find_docnum(snap: Snapshot, article_id: str) -> int | None:
 
 
 def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        return article_of(index.article(article_id))
     snap = index.snapshot()
     docnum = find_docnum(snap, article_id)
     if docnum is None:
         raise NotFound(f"no article with id {article_id[:100]!r}: search for it with /api/search?q=...")
-    fields = snap.stored(docnum)
+    return article_of(snap.stored(docnum))
+
+
+def article_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """/api/articles/<id>'s article from its stored fields."""
     return {
         "id": fields.get("id"),
         "title": fields.get("title"),
@@ -261,9 +278,15 @@ def get_article(index: SearchIndex, article_id: str) -> dict[str, Any]:
 
 def public_stats(index: SearchIndex) -> dict[str, Any]:
     """What the archive holds, from the open snapshot (Engine.stats, cached per snapshot)."""
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        return index.stats()
     return engine_for(index).stats()
 
 
 def index_info(index: SearchIndex) -> dict[str, Any]:
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        stats = index.stats()
+        return {"generation": stats["generation"], "documents": stats["documents"], "built_at": stats["built_at"],
+                "partial": stats["partial"], "missing_shards": stats["missing_shards"]}
     snap = index.snapshot()
     return {"generation": snap.gen.name, "documents": len(snap.live_docs), "built_at": snap.meta.get("built_at")}

@@ -24,6 +24,7 @@ from search_service.highlight import Span, page_spans
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import Plan, plan
 from search_service.params import SearchParams
+from search_service.reprints import groups
 from search_service.query import Node
 from search_service.scoring import order
 
@@ -64,6 +65,9 @@ class Engine(Protocol):
 
     def highlight_spans(self, p: Plan, docnums: Sequence[int]) -> PageSpans:
         """Spans of the plan's words in the title and body of a page of docs."""
+
+    def reprint_groups(self) -> dict[int, Any]:
+        """Doc number -> reprint group key, for the docs that have reprints (collapse)."""
 
 
 class WhooshEngine:
@@ -113,6 +117,9 @@ class WhooshEngine:
         out = {f: page_spans(searcher, f, docs, p.words) for f in ("title", "body")}
         out.update({f + "_glue": page_spans(searcher, f, docs, p.glue) for f in ("title", "body")})
         return out
+
+    def reprint_groups(self) -> dict[int, Any]:
+        return groups(self.snap)
 
 
 

@@ -27,3 +27,18 @@ class BadParameter(SearchError):
 class NotFound(SearchError):
     status = 404
     code = "not_found"
+
+
+class NotOnThisEngine(SearchError):
+    """A feature the configured engine (NEWS_SEARCH_ENGINE=xapian) does not offer (docs/xapian.md)."""
+
+    status = 503
+    code = "not_on_this_engine"
+
+
+class ShardsUnavailable(SearchError):
+    """Xapian shards are down or slow and partial answers are off (NEWS_SEARCH_XAPIAN_PARTIAL=false),
+    or no shard at all answers."""
+
+    status = 503
+    code = "shards_unavailable"

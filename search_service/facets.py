@@ -6,6 +6,7 @@ reader can switch between channels; counts are exact (set sizes, not estimates).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -118,12 +119,23 @@ def _months_in_view(months: Counter, years: set[str]) -> Counter:
 
 def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozenset[int] | None],
                  params: SearchParams) -> dict[str, list[dict[str, Any]]]:
+    return facet_counts_by(lambda column, docs, missing=False: _count(snap, column, docs, missing),
+                           qdocs, sets, params)
+
+
+Counting = Callable[..., Counter]
+
+
+def facet_counts_by(count: Counting, qdocs: frozenset[int], sets: dict[str, frozenset[int] | None],
+                    params: SearchParams) -> dict[str, list[dict[str, Any]]]:
+    """The facets of any engine: `count(column, docs, missing=False)` gives the exact value counts
+    of column channel, year or month over a doc set (with `missing`, docs without one under None)."""
     chan_docs = apply(qdocs, sets, skip="channel")
     date_base = apply(qdocs, sets, skip="date")
-    chan = _count(snap, "channel", chan_docs, missing=True)
+    chan = count("channel", chan_docs, missing=True)
     unfiled = chan.pop(None, 0)
-    years = _count(snap, "year", date_base)
-    months = _count(snap, "month", date_base)
+    years = count("year", date_base)
+    months = count("month", date_base)
     chosen = {fold_text(c) for c in params.channel}   # the filter matches folded values too
     sel_years, sel_months = _selected_years(params), _selected_months(params)
     # An active value stays listed (count 0) when nothing matches it, so it can be switched off.
@@ -150,8 +162,12 @@ def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozense
 
 def histogram(snap: Snapshot, docs: frozenset[int], interval: str) -> list[dict[str, Any]]:
     """`published` histogram of the matching articles, oldest bucket first."""
+    return histogram_by(ts_array(snap), docs, interval)
+
+
+def histogram_by(ts: Any, docs: frozenset[int], interval: str) -> list[dict[str, Any]]:
+    """The histogram of any engine: `ts[d]` is doc d's publication time (-1 undated)."""
     cut = {"day": 10, "month": 7, "year": 4}[interval]
-    ts = ts_array(snap)
     counts = Counter(
         datetime.fromtimestamp(int(ts[d]), tz=timezone.utc).strftime("%Y-%m-%d")[:cut] for d in docs if ts[d] >= 0
     )

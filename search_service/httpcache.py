@@ -29,7 +29,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from indexer.errors import NewsSearchError
-from search_service.errors import BadParameter
+from search_service.errors import BadParameter, SearchError
 from search_service.params import parse_search_params
 from search_service.services import search_index, services
 
@@ -92,7 +92,8 @@ def _etag_for(endpoint: str) -> str | None:
     try:
         marker = search_index().snapshot().marker
         args = _normalised_args(endpoint)
-    except (BadParameter, NewsSearchError):  # the view reports what is wrong; no ETag for it
+    except (BadParameter, NewsSearchError, SearchError):  # the view reports what is wrong (or the
+        # Xapian engine, which has no snapshot marker): no ETag for it
         return None
     key = json.dumps([APP_VERSION, marker, endpoint, request.view_args, args], ensure_ascii=False,
                      default=str)

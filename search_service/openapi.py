@@ -111,6 +111,10 @@ _SEARCH_RESULT = {
                                    "split": {"type": "object", "additionalProperties": _STRINGS}}}]},
         "generation": {"type": "string"},
         "timed_out": {"type": "boolean"},
+        # NEWS_SEARCH_ENGINE=xapian: some shards did not answer (left out of this result, which
+        # then holds only the other shards' articles); always false and [] on Whoosh.
+        "partial": {"type": "boolean"},
+        "missing_shards": _STRINGS,
         "histogram": {"type": "array", "items": {"type": "object", "required": ["value", "count"], "properties": {
             "value": {"type": "string"}, "count": _INT}}}}}
 
@@ -151,7 +155,9 @@ def spec() -> dict[str, Any]:
     """The document served at /api/openapi.json: every JSON endpoint, its parameters and responses."""
     errors = {"400": _error_response("Bad or missing parameter (the message names it)"),
               "429": _error_response("Too many requests"),
-              "503": _error_response("No index is available")}
+              "503": _error_response("No index is available, shards unavailable (code shards_unavailable: "
+                                     "NEWS_SEARCH_XAPIAN_PARTIAL=false), or a feature the configured "
+                                     "engine does not offer (code not_on_this_engine)")}
     not_found = {"404": _error_response("Unknown id")}
     return {
         "openapi": "3.1.0",

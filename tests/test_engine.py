@@ -16,7 +16,7 @@ from search_service.params import parse_search_params
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_METHODS = {"generation", "stats", "match", "filter", "rank", "facet_counts", "histogram", "stored",
-                  "highlight_spans"}
+                  "highlight_spans", "reprint_groups"}
 
 
 class Recording:
@@ -53,7 +53,7 @@ def test_a_search_makes_the_same_few_engine_calls_whatever_the_page_size(search_
     result = core._search(engine, snap, params)
     assert len(result["hits"]) == min(int(per_page), result["total"]) and result["total"] > 20
     assert engine.calls == {"match": 1, "filter": 1, "rank": 1, "highlight_spans": 1, "stored": 2,
-                            "facet_counts": 1, "histogram": 1, "generation": 1}
+                            "facet_counts": 1, "histogram": 1, "generation": 1, "reprint_groups": 1}
     expected = core.search(search_index, params)
     assert [(h["id"], h["duplicate_ids"]) for h in result["hits"]] == \
         [(h["id"], h["duplicate_ids"]) for h in expected["hits"]]
