@@ -76,8 +76,19 @@ def test_rebuild_routes_every_article_to_its_shard(built):
         assert sorted(p.name for p in Path(spec).iterdir() if xd.GEN_RE.match(p.name)) == ["gen-000002"]
 
 
-def test_stored_data_equals_the_whoosh_index(built, search_index):
-    snap = search_index.snapshot()
+@pytest.fixture(scope="module")
+def whoosh_twin(built: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same demo build on Whoosh, made right after `built`: jieba's dictionary is process-global
+    and other tests of the session add words to it, so the session's demo index may segment otherwise."""
+    index_dir = tmp_path_factory.mktemp("whoosh_twin")
+    whoosh_rebuild([DEMO_DIR], index_dir, userdict=str(demo_userdict()), procs=1)
+    return index_dir
+
+
+def test_stored_data_equals_the_whoosh_index(built, whoosh_twin):
+    from search_service.index import SearchIndex
+
+    snap = SearchIndex(whoosh_twin).snapshot()
     searcher = snap.searcher()
     whoosh = {searcher.stored_fields(d)["id"]: searcher.stored_fields(d) for d in snap.live_docs}
     assert {i: s for i, (_sh, s, _k) in all_docs(built).items()} == whoosh
