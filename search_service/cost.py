@@ -142,11 +142,13 @@ def init_app(app: Flask) -> None:
     def _cost_gate() -> Response | None:
         client = request.remote_addr or "?"
         wait = budget.exhausted(client)
+        message = (f"your requests used more than {seconds:g} CPU seconds in {window:g} s: retry after "
+                   "the Retry-After seconds")
         if not wait and not budget.enter(client, inflight_limit):
             wait = 1.0  # already running its limit of requests here: one client, one or two threads
-        if wait:
-            message = (f"your requests used more than {seconds:g} CPU seconds in {window:g} s: retry after "
+            message = (f"you already have {inflight_limit} requests running: wait for them, then retry after "
                        "the Retry-After seconds")
+        if wait:
             if request.path.startswith("/api/"):
                 resp = error_response(429, "rate_limited", message)
             else:

@@ -27,6 +27,16 @@ def xapian_shards(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return specs
 
 
+def remote_demo_shards(remote: str) -> str:
+    """The demo articles rebuilt onto the xapian-tcpsrv shards CI starts (a new generation each session,
+    switched on every shard as `news-search rebuild` does)."""
+    from indexer import xapian_store
+
+    specs = remote.split(",")
+    xapian_store.rebuild(demo_sources(), specs, userdict=str(demo_userdict()), procs=1, allow_shrink=True)
+    return ",".join(specs)
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def engine_client(request, demo_index: Path, xapian_shards: list[str]):
     from search_service.app import create_app
@@ -40,7 +50,7 @@ def engine_client(request, demo_index: Path, xapian_shards: list[str]):
             if os.environ.get("CI") == "true":
                 pytest.fail("CI=true: NEWS_SEARCH_TEST_XAPIAN_SHARDS must name the shards .ci/services/xapian.sh starts")
             pytest.skip("NEWS_SEARCH_TEST_XAPIAN_SHARDS not set (remote xapian-tcpsrv shards)")
-        config.update(ENGINE="xapian", XAPIAN_SHARDS=remote)
+        config.update(ENGINE="xapian", XAPIAN_SHARDS=remote_demo_shards(remote))
     return create_app(config).test_client()
 
 

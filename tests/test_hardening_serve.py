@@ -177,6 +177,9 @@ def test_the_cpu_budget_cuts_off_an_expensive_client(demo_index: Path) -> None:
     statuses = [attacker.get("/api/search", query_string={"q": f"地铁 {i}"},
                              environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code for i in range(200)]
     assert statuses[0] == 200 and statuses[-1] == 429
+    refused = attacker.get("/api/search", query_string={"q": "地铁"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert refused.get_json()["error"]["message"] == ("your requests used more than 0.05 CPU seconds in 60 s: "
+                                                      "retry after the Retry-After seconds")
     reader = attacker.get("/api/search", query_string={"q": "地铁"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert reader.status_code == 200
 
