@@ -221,3 +221,28 @@ class XapianIndex:
 
     def stats(self) -> dict[str, Any]:
         return self.run(lambda engine: engine.st.cached("stats", engine.stats))[0]
+
+    def marker(self) -> str:
+        """Changes whenever the answers may change (ETags, httpcache.py): the state's marker
+        (generation, shard revisions, shards left out) and INDEX_DIR's query files."""
+        from search_service.synonyms import query_files_stamp
+
+        st = self.pool.state()
+        return st.marker + "|" + (query_files_stamp(self.index_dir) if self.index_dir else "-")
+
+    def readiness(self) -> dict[str, Any]:
+        """/readyz's body: the shards answer a term lookup and a stored document (raises otherwise)."""
+        def one(engine: XapianEngine) -> dict[str, Any]:
+            st = engine.st
+            live = xq.all_docs(st)
+            if live:
+                st.db.get_termfreq("Q")  # a term lookup on every shard
+                st.db.get_document(min(live)).get_data()
+            return {"generation": st.generation, "documents": len(live), "partial": st.partial,
+                    "missing_shards": list(st.missing)}
+        return self.run(one)[0]
+
+    def caches(self) -> dict[str, Any]:
+        """The current state's caches by /metrics name (hits / misses)."""
+        st = self.pool.state()
+        return {"results": st.results, "term_docs": st.sets, "stored": st.docs}

@@ -130,3 +130,22 @@ def test_missing_shard_is_partial_or_503(tmp_path: Path, demo_index: Path) -> No
             assert body["partial"] is True and body["missing_shards"] == [down] and body["total"] == 34
         else:
             assert body["error"]["code"] == "shards_unavailable"
+
+
+def test_readyz_and_metrics(engine_client, whoosh_client) -> None:
+    got, want = _get(engine_client, "/readyz"), _get(whoosh_client, "/readyz")
+    assert got["ready"] is True and got["documents"] == want["documents"] > 0
+    assert got["generation"] == _get(engine_client, "/api/stats")["generation"]
+    text = engine_client.get("/metrics").get_data(as_text=True)
+    assert f"news_search_documents {float(want['documents'])}" in text
+    assert f'news_search_generation_info{{generation="{got["generation"]}"}} 1.0' in text
+
+
+def test_etags(engine_client) -> None:
+    url = "/api/search?q=江城"
+    first = engine_client.get(url)
+    tag = first.headers.get("ETag")
+    assert first.status_code == 200 and tag and tag.startswith('W/"')
+    assert engine_client.get("/api/search?q=科技").headers.get("ETag") not in (None, tag)
+    again = engine_client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.get_data() == b""
