@@ -102,12 +102,18 @@ def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
         "limit": limit,
         "hits": hits,
         "generation": snap.gen.name,
+        "partial": False,  # one embedded index (the Xapian shards may leave some out)
+        "missing_shards": [],
     }
 
 
 def related(index: SearchIndex, article_id: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Related articles of `article_id` as a search-like envelope; NotFound for an unknown id."""
     limit = parse_limit(limit)
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        from search_service import xapian_related
+
+        return xapian_related.related(index, article_id, limit)  # type: ignore[arg-type]
     snap = index.snapshot()
     docnum = find_docnum(snap, article_id)
     if docnum is None:

@@ -149,3 +149,33 @@ def test_etags(engine_client) -> None:
     assert engine_client.get("/api/search?q=科技").headers.get("ETag") not in (None, tag)
     again = engine_client.get(url, headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def _story_ids(client) -> list[str]:
+    """Ids of the demo articles that have related coverage on Whoosh (the reference)."""
+    hits = _get(client, "/api/search?q=城&per_page=50")["hits"]
+    return [h["id"] for h in hits]
+
+
+def test_related_agrees_with_whoosh(engine_client, whoosh_client) -> None:
+    compared = 0
+    for article_id in _story_ids(whoosh_client):
+        want = _get(whoosh_client, f"/api/articles/{article_id}/related?limit=50")
+        got = _get(engine_client, f"/api/articles/{article_id}/related?limit=50")
+        for key in ("article_id", "title", "keywords", "common_keywords", "total"):
+            assert got[key] == want[key], (article_id, key)
+        assert sorted(got["excluded_reprints"]) == sorted(want["excluded_reprints"])
+        by_id = {h["id"]: h for h in want["hits"]}
+        assert set(h["id"] for h in got["hits"]) == set(by_id)
+        for h in got["hits"]:
+            assert sorted(h["matched_keywords"]) == sorted(by_id[h["id"]]["matched_keywords"])
+            assert h["duplicates"] == by_id[h["id"]]["duplicates"]
+        assert got["partial"] is False and got["missing_shards"] == []
+        compared += bool(want["hits"])
+    assert compared >= 3  # the demo has stories told by several articles
+
+
+def test_related_unknown_id_and_bad_limit(engine_client) -> None:
+    assert engine_client.get("/api/articles/no-such-id/related").status_code == 404
+    resp = engine_client.get(f"/api/articles/{_story_ids(engine_client)[0]}/related?limit=0")
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "limit"
