@@ -184,8 +184,11 @@ def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict
         """Did-you-mean for a query finding little (not when out of time), computed once."""
         if not suggestion:
             found = None
-            if snap is not None and strict_total < SUGGEST_BELOW and not deadline.timed_out():
-                found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+            if strict_total < SUGGEST_BELOW and not deadline.timed_out():
+                if snap is not None:
+                    found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+                elif getattr(engine, "did_you_mean", None) is not None:  # the Xapian shards
+                    found = engine.did_you_mean(params.q, strict_total, params)
             suggestion.append(found)
         return suggestion[0]
 

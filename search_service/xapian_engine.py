@@ -142,6 +142,12 @@ class XapianEngine:
         """docid -> reprint group key (value slot 3) of the articles that have reprints."""
         return xq.text_column(self.st, xd.SLOT_COLLAPSE)
 
+    def did_you_mean(self, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
+        """suggest.did_you_mean over the shards' words (xapian_suggest.py)."""
+        from search_service import xapian_suggest
+
+        return xapian_suggest.did_you_mean(self, q, total, params)
+
 
 def _size(specs: list[str]) -> int | None:
     if not all(xd.is_local(s) for s in specs):

@@ -179,3 +179,31 @@ def test_related_unknown_id_and_bad_limit(engine_client) -> None:
     assert engine_client.get("/api/articles/no-such-id/related").status_code == 404
     resp = engine_client.get(f"/api/articles/{_story_ids(engine_client)[0]}/related?limit=0")
     assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "limit"
+
+
+@pytest.mark.parametrize("q", ["支付", "zfb", "澜舟", "马拉", "支付宝 小", "5", "jc"])
+def test_suggest_agrees_with_whoosh(engine_client, whoosh_client, q: str) -> None:
+    got = _get(engine_client, f"/api/suggest?q={q}&limit=10")
+    want = _get(whoosh_client, f"/api/suggest?q={q}&limit=10")
+    assert got["items"] == want["items"] and got["suggestions"]
+    assert engine_client.get(f"/api/suggest?q={q}&format=opensearch").get_json()[1] == got["suggestions"][:8]
+
+
+def test_suggest_completes_a_demo_title(engine_client, whoosh_client) -> None:
+    title = _get(whoosh_client, "/api/search?q=江城&sort=newest")["hits"][0]["title"]
+    got = _get(engine_client, f"/api/suggest?q={title[:6]}&limit=10")
+    assert title in got["suggestions"]
+    assert {"text": title, "kind": "title", "match": 6} in got["items"]
+
+
+@pytest.mark.parametrize("typed, fixed, total", [("支付包", "支付宝", 2), ("zhifubao", "支付宝", 2),
+                                                 ("支付包 小程序", "支付宝 小程序", 2), ("zfb", "支付宝", 2),
+                                                 ("mls", "马拉松", 2)])
+def test_did_you_mean(engine_client, whoosh_client, typed: str, fixed: str, total: int) -> None:
+    data = _get(engine_client, f"/api/search?q={typed}&correct=false")
+    assert (data["total"], data["suggestion"]) == (0, {"q": fixed, "total": total})
+    auto = _get(engine_client, f"/api/search?q={typed}")
+    assert (auto["total"], auto["corrected"]["to"]) == (total, fixed)
+    assert sorted(h["id"] for h in auto["hits"]) == sorted(h["id"] for h in _get(whoosh_client, f"/api/search?q={typed}")["hits"])
+    assert _get(engine_client, f"/api/search?q=支付包&channel=科技&correct=false")["suggestion"] == {"q": "支付宝", "total": 1}
+    assert _get(engine_client, "/api/search?q=支付宝")["suggestion"] is None
