@@ -16,7 +16,7 @@ from typing import Any
 import xapian
 
 from indexer import xapian_doc as xd
-from search_service import related as rel
+from search_service import related_rules as rel
 from search_service import xapian_query as xq
 from search_service import xapian_rank
 from search_service.core import collapse_by, render_hits

@@ -22,9 +22,9 @@ from search_service import xapian_query as xq
 from search_service.core import collapse_by
 from search_service.params import SearchParams
 from search_service.query import parse_query
-from search_service.xapian_engine import XapianEngine, XapianIndex
 from search_service.xapian_pool import XapianState
 
+# The engine and index (xapian_engine.py) are typed Any here: xapian_engine calls this module.
 WORD_PREFIXES = (("K", 2.0), ("T", 1.0))
 
 
@@ -55,20 +55,30 @@ class SuggestView:
         return dict(weights), titles
 
 
-def items(index: XapianIndex, text: str, limit: int, frequent: list[tuple[str, int]]) -> list[dict[str, Any]]:
+def view(index: Any) -> SuggestView:
+    """The current state's view with its suggestion data built (under the state's lock), for
+    callers that read it outside a search (publiclists.correction_of: /api/hot corrections)."""
+    def one(engine: Any) -> SuggestView:
+        found = SuggestView(engine.st)
+        sg.suggest_data(found)
+        return found
+    return index.run(one)[0]
+
+
+def items(index: Any, text: str, limit: int, frequent: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """suggest_items.items on the shards."""
     from search_service import suggest_items
 
     return index.run(lambda engine: suggest_items.items(SuggestView(engine.st), text, limit, frequent))[0]
 
 
-def count(engine: XapianEngine, q: str, params: SearchParams) -> int:
+def count(engine: Any, q: str, params: SearchParams) -> int:
     """What `total` would be for query `q` with the filters and collapsing of `params` (exact words)."""
     p = engine.match(parse_query(q), dataclasses.replace(params, relax=False))
     docs, _sets = engine.filter(p.docs, params)
     return collapse_by(engine.reprint_groups(), [], docs, 0)[1] if params.collapse else len(docs)
 
 
-def did_you_mean(engine: XapianEngine, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
+def did_you_mean(engine: Any, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
     """suggest.did_you_mean on the shards."""
     return sg.did_you_mean(SuggestView(engine.st), q, total, lambda cand: count(engine, cand, params))

@@ -207,3 +207,34 @@ def test_did_you_mean(engine_client, whoosh_client, typed: str, fixed: str, tota
     assert sorted(h["id"] for h in auto["hits"]) == sorted(h["id"] for h in _get(whoosh_client, f"/api/search?q={typed}")["hits"])
     assert _get(engine_client, f"/api/search?q=支付包&channel=科技&correct=false")["suggestion"] == {"q": "支付宝", "total": 1}
     assert _get(engine_client, "/api/search?q=支付宝")["suggestion"] is None
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "xapian"])
+def test_hot_lists_a_typo_as_its_correction(engine: str, demo_index: Path, xapian_shards: list[str],
+                                            tmp_path: Path) -> None:
+    from search_service.app import create_app
+    from search_service.services import services
+
+    config = {"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": True,
+              "QUERY_LOG_PATH": str(tmp_path / "q.sqlite3"), "HOT_LISTS_DIR": str(tmp_path)}
+    if engine == "xapian":
+        config.update(ENGINE="xapian", XAPIAN_SHARDS=",".join(xapian_shards))
+    app = create_app(config)
+    c = app.test_client()
+    for v in range(5):
+        assert c.get("/search?q=支付包", environ_base={"REMOTE_ADDR": f"192.0.2.{v}"}).status_code == 200
+    for v in range(2):
+        assert c.get("/search?q=支付宝", environ_base={"REMOTE_ADDR": f"198.51.100.{v}"}).status_code == 200
+    assert _get(c, "/api/hot")["queries"] == [{"q": "支付宝", "count": 7}]
+    services(app).query_log.close()
+
+
+def test_help_examples_agree_with_whoosh(engine_client, whoosh_client) -> None:
+    from lxml import html
+
+    def examples(client) -> list[str]:
+        resp = client.get("/help")
+        assert resp.status_code == 200
+        return [c.text_content() for c in html.fromstring(resp.get_data(as_text=True)).xpath("//code")]
+    got = examples(engine_client)
+    assert got == examples(whoosh_client) and len(got) >= 5
