@@ -174,7 +174,10 @@ def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict
     does not cover yet: did-you-mean and spelling corrections (see docs/architecture.md), left
     out when it is None (an engine without a Whoosh snapshot, docs/xapian.md)."""
     # A clear typo whose correction finds plenty: answer the correction and say so (spelling.py).
-    fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params)) if snap is not None else None
+    if snap is not None:
+        fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params))
+    else:  # an engine without a Whoosh snapshot corrects on its own data (the Xapian shards)
+        fixed = engine.autocorrect(params) if hasattr(engine, "autocorrect") else None
     if fixed is not None:
         return fixed.apply(_search(engine, snap, with_correct(params, fixed.to)), params)
     node = parse_query(params.q)
@@ -187,7 +190,7 @@ def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict
             if strict_total < SUGGEST_BELOW and not deadline.timed_out():
                 if snap is not None:
                     found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
-                elif getattr(engine, "did_you_mean", None) is not None:  # the Xapian shards
+                elif hasattr(engine, "did_you_mean"):  # the Xapian shards
                     found = engine.did_you_mean(params.q, strict_total, params)
             suggestion.append(found)
         return suggestion[0]

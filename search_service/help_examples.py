@@ -149,7 +149,8 @@ def examples(index: SearchIndex) -> dict[str, list[dict[str, str]]]:
     if getattr(index, "engine_name", "whoosh") != "whoosh":  # the Xapian shards
         from search_service import xapian_help
 
-        return xapian_help.examples(index)
+        facts, st = xapian_help.facts(index, SAMPLE_DOCS)
+        return st.cached("help_examples", lambda: build(index, facts))
     snap = index.snapshot()
     return snap.cached("help_examples", lambda: build(index, WhooshFacts(snap)))
 

@@ -143,10 +143,16 @@ class XapianEngine:
         return xq.text_column(self.st, xd.SLOT_COLLAPSE)
 
     def did_you_mean(self, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
-        """suggest.did_you_mean over the shards' words (xapian_suggest.py)."""
+        """spelling.did_you_mean over the shards' words (xapian_suggest.py)."""
         from search_service import xapian_suggest
 
         return xapian_suggest.did_you_mean(self, q, total, params)
+
+    def autocorrect(self, params: SearchParams) -> Any:
+        """spelling.autocorrect over the shards (xapian_suggest.py): a Correction or None."""
+        from search_service import xapian_suggest
+
+        return xapian_suggest.autocorrect(self, params)
 
 
 def _size(specs: list[str]) -> int | None:

@@ -12,19 +12,18 @@ from collections import Counter
 from typing import Any
 
 from indexer import xapian_doc as xd
-from search_service import help_examples
 from search_service import xapian_query as xq
 from search_service.xapian_pool import XapianState
 
 
 class XapianFacts:
-    """help_examples.WhooshFacts over one XapianState, read eagerly (under the state's lock)."""
+    """help_examples.WhooshFacts over one XapianState (`sample` newest articles), read eagerly (under the state's lock)."""
 
-    def __init__(self, st: XapianState) -> None:
+    def __init__(self, st: XapianState, sample: int) -> None:
         self.keywords = {item.term.decode("utf-8", "replace")[1:]: item.termfreq for item in st.db.allterms("K")}
         live = xq.all_docs(st)
         ts = xq.ts_array(st)
-        newest = sorted(live, key=lambda d: (-int(ts[d]), d))[:help_examples.SAMPLE_DOCS]
+        newest = sorted(live, key=lambda d: (-int(ts[d]), d))[:sample]
         self.newest = [xq.stored(st, d) for d in newest]
         channels = xq.text_column(st, xd.SLOT_CHANNEL)
         self.channels = Counter(channels[d] for d in live if channels.get(d))
@@ -44,7 +43,7 @@ class XapianFacts:
         return self.years
 
 
-def examples(index: Any) -> dict[str, list[dict[str, str]]]:
-    """help_examples.examples on the shards (the searches run outside the state's lock)."""
-    facts, st = index.run(lambda engine: XapianFacts(engine.st))
-    return st.cached("help_examples", lambda: help_examples.build(index, facts))
+def facts(index: Any, sample: int) -> tuple[XapianFacts, Any]:
+    """The facts of the current state (read under its lock) and the state, which caches the
+    examples built from them (help_examples.examples runs the searches outside the lock)."""
+    return index.run(lambda engine: XapianFacts(engine.st, sample))

@@ -12,11 +12,11 @@ filters and the reprint folding.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from typing import Any
 
-from indexer.analysis import fold_text
+from indexer.analysis import fold_text, words
+from search_service import spelling
 from search_service import suggest as sg
 from search_service import xapian_query as xq
 from search_service.core import collapse_by
@@ -31,8 +31,32 @@ WORD_PREFIXES = (("K", 2.0), ("T", 1.0))
 class SuggestView:
     """The part of a snapshot suggest.py and suggest_items.py read, over one XapianState."""
 
-    def __init__(self, st: XapianState) -> None:
+    def __init__(self, st: XapianState, matcher: Any = None) -> None:
         self.st = st
+        self.matcher = matcher  # xapian_match.Matcher: spelling.py's evidence (not needed to suggest)
+
+    @property
+    def live_docs(self) -> frozenset[int]:
+        return xq.all_docs(self.st)
+
+    def leaf_docs(self, leaf: Any) -> frozenset[int]:
+        return self.matcher.leaf_docs(leaf)
+
+    def attested_docs(self, text: str) -> frozenset[int]:
+        """spelling._attested: the articles holding every word of folded `text` (two characters
+        or more) as a word, and, for several words, `text` itself as an exact substring."""
+        ws = words(text)
+        long_words = [w for w in ws if len(w) > 1]
+        if not long_words:
+            return xq.substring_docs(self.st, text)
+        docs: frozenset[int] | None = None
+        for w in sorted(long_words, key=len, reverse=True):
+            found = xq.word_docs(self.st, w, False)
+            docs = found if docs is None else docs & found
+            if not docs:
+                return frozenset()
+        assert docs is not None
+        return docs if len(ws) == 1 else docs & xq.substring_docs(self.st, text)
 
     def cached(self, key: Any, make: Any) -> Any:
         return self.st.cached(("suggest", key), make)
@@ -73,12 +97,17 @@ def items(index: Any, text: str, limit: int, frequent: list[tuple[str, int]]) ->
 
 
 def count(engine: Any, q: str, params: SearchParams) -> int:
-    """What `total` would be for query `q` with the filters and collapsing of `params` (exact words)."""
-    p = engine.match(parse_query(q), dataclasses.replace(params, relax=False))
-    docs, _sets = engine.filter(p.docs, params)
+    """core.count_results on the shards: what `total` would be for query `q` with the filters and
+    collapsing of `params` (every word required, stop words left out)."""
+    docs, _sets = engine.filter(engine.m.evaluate(engine.m.without_stop_terms(parse_query(q))), params)
     return collapse_by(engine.reprint_groups(), [], docs, 0)[1] if params.collapse else len(docs)
 
 
 def did_you_mean(engine: Any, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
-    """suggest.did_you_mean on the shards."""
-    return sg.did_you_mean(SuggestView(engine.st), q, total, lambda cand: count(engine, cand, params))
+    """spelling.did_you_mean on the shards."""
+    return spelling.did_you_mean(SuggestView(engine.st, engine.m), q, total, lambda cand: count(engine, cand, params))
+
+
+def autocorrect(engine: Any, params: SearchParams) -> Any:
+    """spelling.autocorrect on the shards: the Correction to search instead, or None."""
+    return spelling.autocorrect(SuggestView(engine.st, engine.m), params, lambda cand: count(engine, cand, params))

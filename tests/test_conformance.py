@@ -238,3 +238,13 @@ def test_help_examples_agree_with_whoosh(engine_client, whoosh_client) -> None:
         return [c.text_content() for c in html.fromstring(resp.get_data(as_text=True)).xpath("//code")]
     got = examples(engine_client)
     assert got == examples(whoosh_client) and len(got) >= 5
+
+
+def test_clear_typo_is_answered_with_the_correction(engine_client, whoosh_client) -> None:
+    """spelling.py's context-checked rewrite (a run of Chinese characters), on every engine."""
+    for typed in ("支付包小程序", "瀾舟星途", "雲棲彎"):
+        want = _get(whoosh_client, f"/api/search?q={typed}")
+        got = _get(engine_client, f"/api/search?q={typed}")
+        assert got["corrected"] == want["corrected"] and got["total"] == want["total"], typed
+        assert got["suggestion"] == want["suggestion"]
+        assert sorted(h["id"] for h in got["hits"]) == sorted(h["id"] for h in want["hits"])
