@@ -171,8 +171,9 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
 
 def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict[str, Any]:
     """One search through the Engine seam (engine.py); `snap` is still used for what the Engine
-    does not cover yet: did-you-mean and spelling corrections (see docs/architecture.md), left
-    out when it is None (an engine without a Whoosh snapshot, docs/xapian.md)."""
+    does not cover: did-you-mean and spelling corrections (see docs/architecture.md). Without a
+    Whoosh snapshot (None) they come from the engine's own `autocorrect` / `did_you_mean`
+    (the Xapian shards: xapian_suggest.py, docs/xapian.md)."""
     # A clear typo whose correction finds plenty: answer the correction and say so (spelling.py).
     if snap is not None:
         fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params))

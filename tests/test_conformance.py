@@ -248,3 +248,26 @@ def test_clear_typo_is_answered_with_the_correction(engine_client, whoosh_client
         assert got["corrected"] == want["corrected"] and got["total"] == want["total"], typed
         assert got["suggestion"] == want["suggestion"]
         assert sorted(h["id"] for h in got["hits"]) == sorted(h["id"] for h in want["hits"])
+
+
+def test_etag_follows_the_shards(tmp_path: Path, demo_index: Path) -> None:
+    """A new generation on the shards (a rebuild) changes the ETag of the same request."""
+    import time
+
+    from indexer import xapian_store
+    from search_service.app import create_app
+
+    specs = [str(tmp_path / f"s{i}") for i in range(2)]
+    xapian_store.rebuild(demo_sources(), specs, userdict=str(demo_userdict()), procs=1)
+    client = create_app({"TESTING": True, "INDEX_DIR": str(demo_index), "QUERY_LOG": False, "ENGINE": "xapian",
+                         "XAPIAN_SHARDS": ",".join(specs)}).test_client()
+    before = client.get("/api/search?q=江城")
+    tag = before.headers["ETag"]
+    xapian_store.rebuild(demo_sources(), specs, userdict=str(demo_userdict()), procs=1)
+    for _ in range(50):  # the shards are probed for changes every CHECK_SECONDS (xapian_pool.py)
+        after = client.get("/api/search?q=江城", headers={"If-None-Match": tag})
+        if after.get_json(silent=True) and after.get_json()["generation"] != before.get_json()["generation"]:
+            break
+        time.sleep(0.1)
+    assert after.status_code == 200 and after.headers["ETag"] != tag
+    assert _get(client, "/readyz")["generation"] == after.get_json()["generation"]
