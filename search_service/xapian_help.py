@@ -22,9 +22,7 @@ class XapianFacts:
     def __init__(self, st: XapianState, sample: int) -> None:
         self.keywords = {item.term.decode("utf-8", "replace")[1:]: item.termfreq for item in st.db.allterms("K")}
         live = xq.all_docs(st)
-        ts = xq.ts_array(st)
-        newest = sorted(live, key=lambda d: (-int(ts[d]), d))[:sample]
-        self.newest = [xq.stored(st, d) for d in newest]
+        self.newest = [fields for _d, fields in xq.newest_stored(st, sample)]
         channels = xq.text_column(st, xd.SLOT_CHANNEL)
         self.channels = Counter(channels[d] for d in live if channels.get(d))
         years = xq.text_column(st, xd.SLOT_YEAR)

@@ -70,11 +70,9 @@ class SuggestView:
                 if word.startswith("#") or not sg._useful(word):
                     continue
                 weights[word] += factor * item.termfreq
-        ts = xq.ts_array(self.st)
-        live = sorted(xq.all_docs(self.st), key=lambda d: (-int(ts[d]), d))[:sg.MAX_TITLES]
         titles = []
-        for d in live:
-            title = (xq.stored(self.st, d).get("title") or "").strip()
+        for _d, fields in xq.newest_stored(self.st, sg.MAX_TITLES):
+            title = (fields.get("title") or "").strip()
             titles.append((title, fold_text(title)))
         return dict(weights), titles
 
