@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from indexer.store import IndexStore, index_dir_option
+from search_service.errors import SearchError
 from search_service.serve_site import site_config, site_options, waitress_options
 from search_service.serving import ServeLimits, limit_options, run
 from search_service.services import search_index
@@ -41,7 +42,14 @@ def run_server(index_dir: Path, host: str, port: int, threads: int = 8,
         overrides["INDEX_CHECK_INTERVAL"] = 0
     def make_app() -> Any:
         app = create_app(overrides)
-        search_index(app).snapshot()  # open before the first request
+        index = search_index(app)  # open before the first request
+        if getattr(index, "engine_name", "whoosh") == "whoosh":
+            index.snapshot()
+        else:  # the Xapian shards: a shard down now is retried in the background (/readyz says)
+            try:
+                index.pool.state()
+            except SearchError:
+                pass
         return app
 
     from indexer import analysis

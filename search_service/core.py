@@ -171,10 +171,14 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
 
 def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict[str, Any]:
     """One search through the Engine seam (engine.py); `snap` is still used for what the Engine
-    does not cover yet: did-you-mean and spelling corrections (see docs/architecture.md), left
-    out when it is None (an engine without a Whoosh snapshot, docs/xapian.md)."""
+    does not cover: did-you-mean and spelling corrections (see docs/architecture.md). Without a
+    Whoosh snapshot (None) they come from the engine's own `autocorrect` / `did_you_mean`
+    (the Xapian shards: xapian_suggest.py, docs/xapian.md)."""
     # A clear typo whose correction finds plenty: answer the correction and say so (spelling.py).
-    fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params)) if snap is not None else None
+    if snap is not None:
+        fixed = autocorrect(snap, params, lambda q: count_results(snap, q, params))
+    else:  # an engine without a Whoosh snapshot corrects on its own data (the Xapian shards)
+        fixed = engine.autocorrect(params) if hasattr(engine, "autocorrect") else None
     if fixed is not None:
         return fixed.apply(_search(engine, snap, with_correct(params, fixed.to)), params)
     node = parse_query(params.q)
@@ -184,8 +188,11 @@ def _search(engine: Engine, snap: Snapshot | None, params: SearchParams) -> dict
         """Did-you-mean for a query finding little (not when out of time), computed once."""
         if not suggestion:
             found = None
-            if snap is not None and strict_total < SUGGEST_BELOW and not deadline.timed_out():
-                found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+            if strict_total < SUGGEST_BELOW and not deadline.timed_out():
+                if snap is not None:
+                    found = did_you_mean(snap, params.q, strict_total, lambda q: count_results(snap, q, params))
+                elif hasattr(engine, "did_you_mean"):  # the Xapian shards
+                    found = engine.did_you_mean(params.q, strict_total, params)
             suggestion.append(found)
         return suggestion[0]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from typing import Any
+
 from indexer.analysis import is_han
 from search_service import core
 from search_service.index import SearchIndex, Snapshot
@@ -25,15 +27,41 @@ def _count(index: SearchIndex, q: str, **args: str) -> int:
     return int(core.search(index, params)["total"])
 
 
-def _keywords(snap: Snapshot) -> list[str]:
-    reader = snap.searcher().reader()
-    if "keywords" not in reader.schema.names():
-        return []
-    counts: Counter = Counter()
-    for term, info in reader.iter_field("keywords"):
-        word = term.decode("utf-8") if isinstance(term, bytes) else term
-        if len(word) >= 2 and all(is_han(c) for c in word):
-            counts[word] = info.doc_frequency()
+class WhooshFacts:
+    """What the examples are chosen from, read from a Whoosh snapshot (xapian_help.py: the shards)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def keyword_counts(self) -> dict[str, int]:
+        """Stored keyword -> the articles holding it."""
+        reader = self.snap.searcher().reader()
+        if "keywords" not in reader.schema.names():
+            return {}
+        out: dict[str, int] = {}
+        for term, info in reader.iter_field("keywords"):
+            out[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
+        return out
+
+    def newest_values(self, fieldname: str, n: int) -> list[str]:
+        """The stored `fieldname` of the `n` newest articles."""
+        snap = self.snap
+        ts = snap.ts
+        docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:n]
+        return [snap.stored(d).get(fieldname) or "" for d in docs]
+
+    def channel_counts(self) -> Counter:
+        col = self.snap.channel
+        return Counter(col[d] for d in self.snap.live_docs if col[d])
+
+    def year_counts(self) -> Counter:
+        snap = self.snap
+        return Counter(snap.year[d] for d in snap.live_docs if snap.year[d] > 0)
+
+
+def _keywords(facts: Any) -> list[str]:
+    counts: Counter = Counter({w: n for w, n in facts.keyword_counts().items()
+                               if len(w) >= 2 and all(is_han(c) for c in w)})
     return [w for w, _ in counts.most_common(TOP_KEYWORDS * 2) if not _person(w)][:TOP_KEYWORDS]
 
 
@@ -45,10 +73,8 @@ def _person(word: str) -> bool:
     return len(tagged) == 1 and tagged[0].flag.startswith("nr")
 
 
-def _common(snap: Snapshot, fieldname: str) -> list[str]:
-    ts = snap.ts
-    docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:SAMPLE_DOCS]
-    counts = Counter((snap.stored(d).get(fieldname) or "").strip() for d in docs)
+def _common(facts: Any, fieldname: str) -> list[str]:
+    counts = Counter(v.strip() for v in facts.newest_values(fieldname, SAMPLE_DOCS))
     counts.pop("", None)
     return [v for v, _ in counts.most_common(5) if len(v) <= 12 and " " not in v]
 
@@ -62,13 +88,13 @@ def _traditional(text: str) -> str | None:
         return None
 
 
-def build(index: SearchIndex, snap: Snapshot) -> dict[str, list[dict[str, str]]]:
+def build(index: Any, facts: Any) -> dict[str, list[dict[str, str]]]:
     """{"words": [...], "exact": [...], "exclude": [...], "or": [...], "fields": [...], "dates": [...]}
     where each example is {"q", "what"} (and "from"/"to" for a date range)."""
     started = time.perf_counter()
     kinds = ("words", "exact", "exclude", "or", "fields", "dates")
     out: dict[str, list[dict[str, str]]] = {k: [] for k in kinds}
-    kws = _keywords(snap)
+    kws = _keywords(facts)
     if not kws:
         return out
     a = kws[0]
@@ -94,11 +120,10 @@ def build(index: SearchIndex, snap: Snapshot) -> dict[str, list[dict[str, str]]]
     if _count(index, f"title:{a}"):
         out["fields"].append({"q": f"title:{a}", "what": f"只在标题中找“{a}”"})
     for fieldname, label in (("author", "作者"), ("source", "来源（媒体）")):
-        value = next((v for v in _common(snap, fieldname) if _count(index, f"{fieldname}:{v}")), None)
+        value = next((v for v in _common(facts, fieldname) if _count(index, f"{fieldname}:{v}")), None)
         if value:
             out["fields"].append({"q": f"{fieldname}:{value}", "what": f"{label}是“{value}”的文章"})
-    col = snap.channel
-    channels = Counter(col[d] for d in snap.live_docs if col[d])
+    channels = facts.channel_counts()
     for channel, _n in channels.most_common(3):
         word = next((w for w in kws if _count(index, f"channel:{channel} {w}")), None)
         if word:
@@ -107,7 +132,7 @@ def build(index: SearchIndex, snap: Snapshot) -> dict[str, list[dict[str, str]]]
             if other and _count(index, f"channel:-{other} {word}"):
                 out["fields"].append({"q": f"channel:-{other} {word}", "what": f"不看“{other}”频道"})
             break
-    year = _busy_year(snap)
+    year = _busy_year(facts)
     if year and _count(index, a, **{"from": f"{year}-01-01", "to": f"{year}-12-31"}):
         out["dates"].append({"q": a, "from": f"{year}-01-01", "to": f"{year}-12-31",
                              "what": f"{year} 年发表的关于“{a}”的文章"})
@@ -115,12 +140,17 @@ def build(index: SearchIndex, snap: Snapshot) -> dict[str, list[dict[str, str]]]
     return out
 
 
-def _busy_year(snap: Snapshot) -> int | None:
-    years = Counter(snap.year[d] for d in snap.live_docs if snap.year[d] > 0)
+def _busy_year(facts: Any) -> int | None:
+    years = facts.year_counts()
     return years.most_common(1)[0][0] if years else None
 
 
 def examples(index: SearchIndex) -> dict[str, list[dict[str, str]]]:
+    if getattr(index, "engine_name", "whoosh") != "whoosh":  # the Xapian shards
+        from search_service import xapian_help
+
+        facts, st = xapian_help.facts(index, SAMPLE_DOCS)
+        return st.cached("help_examples", lambda: build(index, facts))
     snap = index.snapshot()
-    return snap.cached("help_examples", lambda: build(index, snap))
+    return snap.cached("help_examples", lambda: build(index, WhooshFacts(snap)))
 

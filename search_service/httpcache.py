@@ -90,10 +90,11 @@ def _normalised_args(endpoint: str) -> Any:
 def _etag_for(endpoint: str) -> str | None:
     """The precomputed part of the ETag, or None when the request cannot be keyed (bad params)."""
     try:
-        marker = search_index().snapshot().marker
+        index = search_index()
+        marker = index.marker() if getattr(index, "engine_name", "whoosh") != "whoosh" else index.snapshot().marker
         args = _normalised_args(endpoint)
-    except (BadParameter, NewsSearchError, SearchError):  # the view reports what is wrong (or the
-        # Xapian engine, which has no snapshot marker): no ETag for it
+    except (BadParameter, NewsSearchError, SearchError):  # the view reports what is wrong (or no
+        # shard answers): no ETag for it
         return None
     key = json.dumps([APP_VERSION, marker, endpoint, request.view_args, args], ensure_ascii=False,
                      default=str)

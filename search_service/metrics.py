@@ -43,7 +43,11 @@ class IndexCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            snap = search_index(self.app).snapshot()
+            index = search_index(self.app)
+            if getattr(index, "engine_name", "whoosh") != "whoosh":
+                yield from self._xapian(index)
+                return
+            snap = index.snapshot()
         except Exception:  # no index (yet): /readyz says why; metrics just have no index gauges
             return
         docs = GaugeMetricFamily("news_search_documents", "Articles in the live index generation.")
@@ -70,18 +74,40 @@ class IndexCollector(Collector):
                                           "When the live generation was built (Unix time).")
                 built.add_metric([], stamp)
                 yield built
-        lookups = GaugeMetricFamily("news_search_cache_lookups", "Lookups in the live snapshot's caches "
-                                    "since it was opened.", labels=["cache", "result"])
-        ratio = GaugeMetricFamily("news_search_cache_hit_ratio", "Hits / lookups of the live snapshot's caches.",
-                                  labels=["cache"])
-        for name in SNAPSHOT_CACHES:
-            cache = getattr(snap, name, None)
-            hits, misses = getattr(cache, "hits", 0), getattr(cache, "misses", 0)
-            lookups.add_metric([name, "hit"], hits)
-            lookups.add_metric([name, "miss"], misses)
-            ratio.add_metric([name], hits / (hits + misses) if hits + misses else 0.0)
-        yield lookups
-        yield ratio
+        yield from _cache_gauges({name: getattr(snap, name, None) for name in SNAPSHOT_CACHES})
+
+    def _xapian(self, index: Any) -> Iterator[Metric]:
+        """The same gauges from the Xapian shards (NEWS_SEARCH_ENGINE=xapian), plus the shards left out."""
+        try:
+            stats, caches = index.stats(), index.caches()
+        except Exception:  # no shard answers: /readyz says why
+            return
+        docs = GaugeMetricFamily("news_search_documents", "Articles in the live index generation.")
+        docs.add_metric([], stats["documents"])
+        yield docs
+        info = GaugeMetricFamily("news_search_generation_info", "The live index generation (value 1).",
+                                 labels=["generation"])
+        info.add_metric([stats["generation"]], 1)
+        yield info
+        missing = GaugeMetricFamily("news_search_xapian_missing_shards", "Xapian shards left out of the "
+                                    "answers (down or failing).")
+        missing.add_metric([], len(stats["missing_shards"]))
+        yield missing
+        yield from _cache_gauges(caches)
+
+
+def _cache_gauges(caches: dict[str, Any]) -> Iterator[Metric]:
+    lookups = GaugeMetricFamily("news_search_cache_lookups", "Lookups in the live snapshot's caches "
+                                "since it was opened.", labels=["cache", "result"])
+    ratio = GaugeMetricFamily("news_search_cache_hit_ratio", "Hits / lookups of the live snapshot's caches.",
+                              labels=["cache"])
+    for name, cache in caches.items():
+        hits, misses = getattr(cache, "hits", 0), getattr(cache, "misses", 0)
+        lookups.add_metric([name, "hit"], hits)
+        lookups.add_metric([name, "miss"], misses)
+        ratio.add_metric([name], hits / (hits + misses) if hits + misses else 0.0)
+    yield lookups
+    yield ratio
 
 
 class Metrics:

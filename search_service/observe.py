@@ -52,7 +52,10 @@ class AccessLog:
 
 def _generation() -> str | None:
     try:
-        return search_index().snapshot().gen.name
+        index = search_index()
+        if getattr(index, "engine_name", "whoosh") != "whoosh":
+            return index.pool.state().generation
+        return index.snapshot().gen.name
     except Exception:  # no index: the line still says what was asked and answered
         return None
 
@@ -100,6 +103,8 @@ def readyz() -> Response | tuple[Response, int]:
     Also says when the generation served differs from the one CURRENT names (a switch this
     process could not follow yet): still 200, as it answers, with ``stale`` and a warning."""
     index = search_index()
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        return _xapian_ready(index)
     try:
         snap = index.snapshot()
         searcher = snap.searcher()
@@ -119,4 +124,28 @@ def readyz() -> Response | tuple[Response, int]:
     if body["stale"]:
         body["warning"] = (f"serving {snap.gen.name} while CURRENT names {current_name}: the new generation "
                            "could not be opened yet (see the service log)")
+    return jsonify(body)
+
+
+def _not_ready(exc: BaseException) -> tuple[Response, int]:
+    reason = str(exc) or type(exc).__name__
+    return jsonify({"ok": False, "ready": False, "error": {
+        "status": 503, "code": "not_ready", "message": f"the index cannot answer: {reason}"}}), 503
+
+
+def _xapian_ready(index: Any) -> Response | tuple[Response, int]:
+    """The Xapian shards (NEWS_SEARCH_ENGINE=xapian): ready when the reachable shards answer a term
+    lookup and a stored document; a shard left out (partial answers on) is still ready, with
+    ``partial`` and ``missing_shards`` saying so. The generation served is the oldest the shards
+    name (xapian_pool.py), so ``stale`` is always false here."""
+    try:
+        found = index.readiness()
+    except Exception as exc:  # whatever stops the shards answering is the reason not to be ready
+        return _not_ready(exc)
+    body: dict[str, Any] = {"ok": True, "ready": True, "generation": found["generation"],
+                            "current_generation": found["generation"], "stale": False,
+                            "documents": found["documents"], "partial": found["partial"],
+                            "missing_shards": found["missing_shards"]}
+    if found["partial"]:
+        body["warning"] = f"shards left out: {', '.join(found['missing_shards'])}"
     return jsonify(body)

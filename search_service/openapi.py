@@ -125,6 +125,8 @@ _RELATED = {
                    # keywords of the article in more than 10% of the archive: not counted (related.py)
                    "common_keywords": _STRINGS,
                    "limit": {"type": "integer"}, "generation": {"type": "string"},
+                   # as in search results: shards left out (NEWS_SEARCH_ENGINE=xapian); false / [] on Whoosh
+                   "partial": {"type": "boolean"}, "missing_shards": _STRINGS,
                    "hits": {"type": "array", "items": {**_HIT, "properties": {
                        **_HIT["properties"], "matched_keywords": _STRINGS}}}}}
 

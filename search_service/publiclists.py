@@ -228,7 +228,12 @@ def listed(qlog: Any, lists: EditorLists, min_count: int, index: Any | None,
 
         def count(q: str) -> int:
             return int(core.search(index, parse_search_params({"q": [q], "per_page": ["1"]}))["total"])
-        correct = correction_of(index.snapshot(), count)
+        if getattr(index, "engine_name", "whoosh") != "whoosh":  # the Xapian shards
+            from search_service import xapian_suggest
+
+            correct = correction_of(xapian_suggest.view(index), count)
+        else:
+            correct = correction_of(index.snapshot(), count)
     return public_queries(rows, lists, min_count, correct, limit, pinned)
 
 

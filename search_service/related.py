@@ -20,31 +20,10 @@ from search_service.core import collapse_reprints, find_docnum, render_hit
 from search_service.errors import BadParameter, NotFound
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import TEXT_FIELDS, Plan, term_docs
-from search_service.params import bounded_int
+from search_service.related_rules import (COMMON_MIN_DOCS, COMMON_SHARE, DEFAULT_LIMIT,  # noqa: F401 - API
+                                          MAX_LIMIT, MIN_SHARED_KEYWORDS, RELATED_TOP_BOOST, keyword_boosts,
+                                          parse_limit)
 from search_service.reprints import reprints_of
-
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 50
-MIN_SHARED_KEYWORDS = 2
-RELATED_TOP_BOOST = 2.0
-# A keyword in more than this share of the live articles is too common to mark a subject; the
-# floor keeps small archives (the 50-article demo) from losing ordinary words.
-COMMON_SHARE = 0.1
-COMMON_MIN_DOCS = 10
-
-
-def parse_limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
-    """`limit` as given in a query string or on the command line: a whole number in 1..MAX_LIMIT."""
-    return bounded_int("limit", raw if raw is None or isinstance(raw, str) else str(raw), default, 1, MAX_LIMIT)
-
-
-def keyword_boosts(keywords: Sequence[str]) -> dict[str, float]:
-    """Best keyword RELATED_TOP_BOOST, falling linearly to 1.0 for the last one."""
-    n = len(keywords)
-    if n == 1:
-        return {keywords[0]: RELATED_TOP_BOOST}
-    step = (RELATED_TOP_BOOST - 1.0) / (n - 1) if n > 1 else 0.0
-    return {kw: RELATED_TOP_BOOST - i * step for i, kw in enumerate(keywords)}
 
 
 def keyword_query(keywords: Sequence[str]) -> wq.Query:
@@ -102,12 +81,18 @@ def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
         "limit": limit,
         "hits": hits,
         "generation": snap.gen.name,
+        "partial": False,  # one embedded index (the Xapian shards may leave some out)
+        "missing_shards": [],
     }
 
 
 def related(index: SearchIndex, article_id: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Related articles of `article_id` as a search-like envelope; NotFound for an unknown id."""
     limit = parse_limit(limit)
+    if getattr(index, "engine_name", "whoosh") != "whoosh":
+        from search_service import xapian_related
+
+        return xapian_related.related(index, article_id, limit)  # type: ignore[arg-type]
     snap = index.snapshot()
     docnum = find_docnum(snap, article_id)
     if docnum is None:

@@ -238,14 +238,16 @@ def _docs_of(snap: Snapshot, tokens: list[str]) -> frozenset[int]:
     from search_service.query import Words
 
     docs = snap.live_docs
-    for tok in tokens:
-        docs = docs & leaf_docs(snap, Words(tok))
+    for tok in tokens:  # (the Xapian shards' view has its own leaf_docs: xapian_suggest.py)
+        docs = docs & (snap.leaf_docs(Words(tok)) if hasattr(snap, "leaf_docs") else leaf_docs(snap, Words(tok)))
     return docs
 
 
 def _attested(snap: Snapshot, text: str) -> frozenset[int]:
     from search_service.match import TEXT_FIELDS, substring_docs, term_docs
 
+    if hasattr(snap, "attested_docs"):  # the Xapian shards (xapian_suggest.py)
+        return snap.attested_docs(text)
     ws = words(text)
     long_words = [w for w in ws if len(w) > 1]
     if not long_words:

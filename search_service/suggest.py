@@ -127,10 +127,25 @@ def _word_weights(reader: Any) -> dict[str, float]:
     return weights
 
 
+def _whoosh_inputs(snap: Any) -> tuple[dict[str, float], list[tuple[str, str]]]:
+    """The words of titles and keywords with their weights, and (title, folded title) newest first."""
+    vocab = dict(_word_weights(snap.searcher().reader()))
+    # Titles: newest first; the folded column already holds each folded title.
+    ts, folded = snap.ts, snap.folded
+    docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:MAX_TITLES]
+    titles = []
+    for d in docs:
+        title = (snap.stored(d).get("title") or "").strip()
+        titles.append((title, folded[d].split("\n", 1)[0] if folded[d] else fold_text(title)))
+    return vocab, titles
+
+
 def build(snap: Any) -> SuggestData:
+    """From a Whoosh snapshot, or from any object with ``suggest_inputs()`` returning what
+    _whoosh_inputs returns (the Xapian shards, xapian_suggest.py)."""
     started = time.perf_counter()
-    reader = snap.searcher().reader()
-    vocab = dict(_word_weights(reader))
+    source = getattr(snap, "suggest_inputs", None)
+    vocab, titles = source() if source is not None else _whoosh_inputs(snap)
     texts: list[str] = []
     scores: list[float] = []
     text_pairs: list[tuple[str, int]] = []
@@ -153,22 +168,17 @@ def build(snap: Any) -> SuggestData:
                 syls = syllables(word)
                 homophones[syls].append(word)
                 fuzzy_homophones[fuzzy(syls)].append(word)
-    # Titles: newest first; the folded column already holds each folded title.
-    ts, folded = snap.ts, snap.folded
-    docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:MAX_TITLES]
-    for rank, d in enumerate(docs):
-        title = (snap.stored(d).get("title") or "").strip()
+    for rank, (title, key) in enumerate(titles):
         if not title:
             continue
-        key = folded[d].split("\n", 1)[0] if folded[d] else fold_text(title)
         text_pairs.append((" ".join(key.split()), len(texts)))
         texts.append(title)
-        scores.append(TIER_TITLE + (len(docs) - rank))
+        scores.append(TIER_TITLE + (len(titles) - rank))
     data = SuggestData(texts, scores, PrefixIndex(text_pairs), PrefixIndex(pinyin_pairs),
                        PrefixIndex(initial_pairs), vocab, dict(homophones), dict(fuzzy_homophones),
                        dict(by_joined))
     data.build_ms = round((time.perf_counter() - started) * 1000, 1)
-    log.info("suggestions built in %.0f ms: %d words, %d titles", data.build_ms, len(vocab), len(docs))
+    log.info("suggestions built in %.0f ms: %d words, %d titles", data.build_ms, len(vocab), len(titles))
     return data
 
 

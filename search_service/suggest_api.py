@@ -89,8 +89,15 @@ def api_suggest() -> Response:
     fmt = request.args.get("format", "").strip() or "json"
     if fmt not in ("json", "opensearch"):
         raise BadParameter("format", "`format` must be json or opensearch")
-    found = suggest_items.items(search_index().snapshot(), q, limit, frequent_queries()) \
-        if q.strip() else []
+    index = search_index()
+    if not q.strip():
+        found = []
+    elif getattr(index, "engine_name", "whoosh") != "whoosh":  # the Xapian shards
+        from search_service import xapian_suggest
+
+        found = xapian_suggest.items(index, q, limit, frequent_queries())
+    else:
+        found = suggest_items.items(index.snapshot(), q, limit, frequent_queries())
     texts = [i["text"] for i in found]
     if fmt == "opensearch":  # what browsers ask for via the OpenSearch description
         return safe_json([q, texts], mimetype="application/x-suggestions+json")

@@ -142,6 +142,18 @@ class XapianEngine:
         """docid -> reprint group key (value slot 3) of the articles that have reprints."""
         return xq.text_column(self.st, xd.SLOT_COLLAPSE)
 
+    def did_you_mean(self, q: str, total: int, params: SearchParams) -> dict[str, Any] | None:
+        """spelling.did_you_mean over the shards' words (xapian_suggest.py)."""
+        from search_service import xapian_suggest
+
+        return xapian_suggest.did_you_mean(self, q, total, params)
+
+    def autocorrect(self, params: SearchParams) -> Any:
+        """spelling.autocorrect over the shards (xapian_suggest.py): a Correction or None."""
+        from search_service import xapian_suggest
+
+        return xapian_suggest.autocorrect(self, params)
+
 
 def _size(specs: list[str]) -> int | None:
     if not all(xd.is_local(s) for s in specs):
@@ -221,3 +233,28 @@ class XapianIndex:
 
     def stats(self) -> dict[str, Any]:
         return self.run(lambda engine: engine.st.cached("stats", engine.stats))[0]
+
+    def marker(self) -> str:
+        """Changes whenever the answers may change (ETags, httpcache.py): the state's marker
+        (generation, shard revisions, shards left out) and INDEX_DIR's query files."""
+        from search_service.synonyms import query_files_stamp
+
+        st = self.pool.state()
+        return st.marker + "|" + (query_files_stamp(self.index_dir) if self.index_dir else "-")
+
+    def readiness(self) -> dict[str, Any]:
+        """/readyz's body: the shards answer a term lookup and a stored document (raises otherwise)."""
+        def one(engine: XapianEngine) -> dict[str, Any]:
+            st = engine.st
+            live = xq.all_docs(st)
+            if live:
+                st.db.get_termfreq("Q")  # a term lookup on every shard
+                st.db.get_document(min(live)).get_data()
+            return {"generation": st.generation, "documents": len(live), "partial": st.partial,
+                    "missing_shards": list(st.missing)}
+        return self.run(one)[0]
+
+    def caches(self) -> dict[str, Any]:
+        """The current state's caches by /metrics name (hits / misses)."""
+        st = self.pool.state()
+        return {"results": st.results, "term_docs": st.sets, "stored": st.docs}

@@ -18,6 +18,7 @@ Xapian Database objects are not thread-safe: a state serialises the searches on 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -56,8 +57,10 @@ class XapianState:
     """The reachable shards at one revision, as one database, with per-state caches."""
 
     def __init__(self, specs: list[str], shards: dict[str, xapian.Database], missing: list[str],
-                 generation: str) -> None:
+                 generation: str, marker: str = "") -> None:
         self.specs = [s for s in specs if s in shards]
+        # Names this state (generation, each shard's revision, the shards left out): ETags.
+        self.marker = marker
         self.missing = list(missing)
         self.db = xapian.Database()
         for spec in self.specs:
@@ -184,7 +187,9 @@ class ShardPool:
                 path = _local_dir(spec, generation) if xd.is_local(spec) else None
                 shards[spec] = xapian.Database(path) if path is not None else db
             missing = [s for s in self.specs if s not in shards]
-            return XapianState(self.specs, shards, missing, generation)
+            key = repr((generation, [(s, self._keys.get(s)) for s in self.specs if s in shards], missing))
+            marker = hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
+            return XapianState(self.specs, shards, missing, generation, marker)
         except SHARD_ERRORS as exc:  # a shard failed while reading its metadata
             for spec in live:
                 self._mark_down(spec, exc)

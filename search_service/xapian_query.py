@@ -186,3 +186,20 @@ def ts_array(st: XapianState) -> np.ndarray:
             arr[np.fromiter(ts.keys(), dtype=np.int64)] = np.fromiter(ts.values(), dtype=np.int64)
         return arr
     return st.cached("ts_array", make)
+
+
+def newest_stored(st: XapianState, n: int) -> list[tuple[int, dict[str, Any]]]:
+    """(docid, stored fields) of the `n` newest documents, newest first (undated last, ties by
+    docid): one match sorted by the date slot, its documents fetched in one batch (MSet.fetch:
+    one round trip per remote shard, not one per document)."""
+    enq = xapian.Enquire(st.db)
+    enq.set_query(st.gen_query)
+    enq.set_weighting_scheme(xapian.BoolWeight())
+    enq.set_sort_by_value(xd.SLOT_TS, True)
+    mset = enq.get_mset(0, max(n, 1), max(n, 1))
+    mset.fetch()
+    out = []
+    for m in mset:
+        fields = st.docs.get_or(m.docid, lambda: json.loads(m.document.get_data().decode("utf-8")))
+        out.append((m.docid, fields))
+    return out

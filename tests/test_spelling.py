@@ -207,3 +207,29 @@ def test_alternatives_are_dropped_where_both_forms_are_common():
 def test_phrase_runs_make_one_unit():
     table = regional.regional_table(["智慧型", "手机"], lambda t: 0)
     assert "智能手机" in table["智慧型手机"]
+
+
+# -- the same on the Xapian shards (NEWS_SEARCH_ENGINE=xapian) ------------------------------------
+@pytest.fixture(scope="module")
+def spell_xapian_client(spell_dir: Path):
+    pytest.importorskip("xapian")
+    from indexer import xapian_store
+
+    src = spell_dir.parent / "articles.jsonl"
+    specs = [str(spell_dir.parent / f"xapian-{i}") for i in range(2)]
+    xapian_store.rebuild([str(src)], specs, procs=1)
+    return create_app({"TESTING": True, "INDEX_DIR": str(spell_dir), "QUERY_LOG": False, "ENGINE": "xapian",
+                       "XAPIAN_SHARDS": ",".join(specs)}).test_client()
+
+
+@pytest.mark.parametrize("q, extra", [
+    ("神州十八号", ""), ("神州十八號", ""), ("神邹十八号", ""), ("一代一路", ""), ("新关疫情", ""), ("新关 疫情", ""),
+    ("新冠疫琴", ""), ("蓝海局势", ""), ('"神州十八号"', ""), ("title:神州十八号", ""), ("神州", ""), ("李晓明", ""),
+    ("神舟十八号", ""), ("航天员 -神州十八号", ""), ("神州十八号", "&correct=false"), ("神州十八号", "&channel=生活"),
+    ("神州十八号", "&channel=科技"), ("一代一路", "&correct=0"),
+])
+def test_xapian_corrects_as_whoosh(spell_client, spell_xapian_client, q: str, extra: str) -> None:
+    want = spell_client.get(f"/api/search?q={q}{extra}").get_json()
+    got = spell_xapian_client.get(f"/api/search?q={q}{extra}").get_json()
+    assert (got["corrected"], got["suggestion"], got["total"]) == (want["corrected"], want["suggestion"], want["total"])
+    assert sorted(h["id"] for h in got["hits"]) == sorted(h["id"] for h in want["hits"])

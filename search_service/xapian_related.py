@@ -1,0 +1,98 @@
+"""Related coverage (related.py) on the Xapian shards (NEWS_SEARCH_ENGINE=xapian).
+
+The rules are related.py's: the article's stored keywords, less those in more than COMMON_SHARE
+of the archive, must be shared MIN_SHARED_KEYWORDS at a time (the title and body word terms
+``T``/``B``, exactly the Whoosh postings); the article and its reprints (value slot 3) are left
+out; the rest are ranked by Xapian's BM25 (xapian_rank.py's parameters) over the weighted OR of
+the keywords, the best keyword weighing RELATED_TOP_BOOST, and rendered and folded as search hits.
+The candidates, and so ``total`` and the set of hits, are the Whoosh ones; the order follows the
+engine's BM25 (ties: newer first, then doc number).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import xapian
+
+from indexer import xapian_doc as xd
+from search_service import related_rules as rel
+from search_service import xapian_query as xq
+from search_service import xapian_rank
+from search_service.core import collapse_by, render_hits
+from search_service.errors import NotFound
+from search_service.match import TEXT_FIELDS, Plan
+from search_service.xapian_engine import XapianEngine, XapianIndex
+
+
+def _keyword_query(keywords: Sequence[str]) -> xapian.Query:
+    boosts = rel.keyword_boosts(keywords)
+    parts = [xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(xq.PREFIX[f] + kw),
+                          xapian_rank.FIELD_SCALE[f] * boosts[kw])
+             for kw in keywords for f in TEXT_FIELDS
+             if len((xq.PREFIX[f] + kw).encode("utf-8")) <= xd.MAX_TERM_BYTES]
+    return xapian.Query(xapian.Query.OP_OR, parts)
+
+
+def _scores(engine: XapianEngine, keywords: Sequence[str]) -> dict[int, float]:
+    st = engine.st
+    enq = xapian.Enquire(st.db)
+    enq.set_query(xapian.Query(xapian.Query.OP_FILTER, _keyword_query(keywords), st.gen_query))
+    enq.set_weighting_scheme(xapian.BM25Weight(xapian_rank.K1, 0, 1, xapian_rank.B, xapian_rank.MIN_NORMLEN))
+    n = max(st.db.get_doccount(), 1)
+    return {m.docid: m.weight for m in enq.get_mset(0, n, n)}
+
+
+def _related(engine: XapianEngine, docid: int, limit: int) -> dict[str, Any]:
+    st = engine.st
+    fields = xq.stored(st, docid)
+    all_keywords = (fields.get("keywords") or "").split()
+    cap = max(rel.COMMON_SHARE * len(xq.all_docs(st)), rel.COMMON_MIN_DOCS)
+    keywords = [kw for kw in all_keywords if len(xq.word_docs(st, kw, False)) <= cap]
+    groups = engine.reprint_groups()
+    exclude = {docid} | ({d for d, g in groups.items() if g == groups[docid]} if docid in groups else set())
+    shared: dict[int, list[str]] = {}
+    for kw in keywords:
+        for d in xq.word_docs(st, kw, False):
+            if d not in exclude:
+                shared.setdefault(d, []).append(kw)
+    need = min(rel.MIN_SHARED_KEYWORDS, len(keywords))
+    found = {d: kws for d, kws in shared.items() if len(kws) >= need} if keywords else {}
+    ranked: list[tuple[int, float | None]] = []
+    if found:
+        scored = _scores(engine, keywords)
+        ts = xq.ts_array(st)
+        ranked = sorted(((d, scored.get(d, 0.0)) for d in found), key=lambda kv: (-kv[1], -ts[kv[0]], kv[0]))
+    entries, _total = collapse_by(groups, ranked, frozenset(found), len(ranked))
+    p = Plan(docs=frozenset(found), words=set(keywords))
+    shown = entries[:limit]
+    hits = render_hits(engine, None, p, [(d, score) for d, score, _ in shown])
+    for hit, (d, _score, others) in zip(hits, shown):
+        hit["matched_keywords"] = found[d]
+        hit["duplicates"] = len(others)
+        hit["duplicate_ids"] = [f.get("id") for f in engine.stored(others)]
+    return {
+        "ok": True,
+        "article_id": fields.get("id"),
+        "title": fields.get("title"),
+        "keywords": all_keywords,
+        "common_keywords": [kw for kw in all_keywords if kw not in keywords],
+        "excluded_reprints": [f.get("id") for f in engine.stored(sorted(exclude - {docid}))],
+        "total": len(entries),
+        "limit": limit,
+        "hits": hits,
+        "generation": st.generation,
+    }
+
+
+def related(index: XapianIndex, article_id: str, limit: int) -> dict[str, Any]:
+    """related.related on the shards; NotFound for an unknown id."""
+    def one(engine: XapianEngine) -> dict[str, Any] | None:
+        found = sorted(xq.docset(engine.st, xapian.Query("Q" + article_id)))
+        if not found:
+            return None
+        return engine.st.results.get_or(("related", article_id, limit), lambda: _related(engine, found[0], limit))
+    result, st = index.run(one)
+    if result is None:
+        raise NotFound(f"no article with id {article_id[:100]!r}: search for it with /api/search?q=...")
+    return dict(result, partial=st.partial, missing_shards=list(st.missing))
