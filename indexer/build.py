@@ -23,6 +23,7 @@ from indexer.enrich import to_document
 from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
+from indexer.parallel_build import write_in_parts
 from indexer.phased_writer import PhasedWriter
 from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION, build_schema
@@ -198,9 +199,16 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], ud
     total = count_records(sources)
     ix = whoosh_index.create_in(str(gen.path), build_schema())
     writer = PhasedWriter(ix, limitmb=256, on_phase=lambda name: enter_phase(report, progress, name))
+    segments = None
     try:
         enter_phase(report, progress, "analyse", total)
-        write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
+        if procs > 1 and total and total >= procs:
+            # One segment per worker process, analysed and written in parallel.
+            analysis.ensure_initialised()  # before the fork: the workers share jieba's dictionary
+            segments = write_in_parts(str(gen.path), ingest.iter_inputs(sources), total, procs, report,
+                                      progress, enter_phase)
+        else:
+            write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
     except BaseException:
         writer.cancel()
         raise
@@ -215,7 +223,10 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], ud
         raise NothingIndexed(
             f"nothing was indexed from {', '.join(map(str, sources))}; the live index is unchanged. {why}"
         )
-    writer.commit()
+    if segments is None:
+        writer.commit()
+    else:
+        writer.commit_segments(segments)
     if udict is not None:
         # Queries must be segmented with the dictionary the generation was built with.
         shutil.copyfile(udict, gen.path / USERDICT_NAME)
