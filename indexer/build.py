@@ -19,7 +19,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer import analysis
-from indexer.enrich import to_document
+from indexer import enrich
 from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
@@ -76,26 +76,15 @@ def file_sha1(path: Path | None) -> str | None:
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
-def _analyse(item: Article | Problem) -> dict[str, Any] | Problem:
-    if isinstance(item, Problem):
-        return item
-    try:
-        doc = to_document(item)
-    except Exception as exc:  # a bad article must not stop the rebuild: report it
-        return Problem(item.origin or item.id, f"could not analyse article: {exc}")
-    doc["__origin"] = item.origin
-    return doc
-
-
 def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterator[dict[str, Any] | Problem]:
     """Analyse in `procs` worker processes (forked after jieba loaded, so they share it)."""
     analysis.ensure_initialised()
     if procs <= 1:
-        yield from map(_analyse, items)
+        yield from map(enrich.analyse_item, items)
         return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(procs, initializer=close_inherited_locks) as pool:
-        yield from pool.imap(_analyse, items, chunksize=8)
+        yield from pool.imap(enrich.analyse_item, items, chunksize=8)
 
 
 def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], report: BuildReport,
