@@ -167,8 +167,10 @@ def test_link_cut_in_the_middle_of_a_rebuild_then_a_rebuild_gives_every_article(
 # -- the read side under load --------------------------------------------------------------------
 
 READ_TIMEOUT_MS = 500
-# An answer during the cut: the shard's timeout (the call that finds it gone) plus a generous margin.
-BUDGET_S = READ_TIMEOUT_MS / 1000 * 3
+# An answer during the cut: the shard's timeout (the call that finds the host gone), then the
+# searches queued meanwhile run one at a time on the new state's cold caches; a generous margin
+# on a loaded machine.
+BUDGET_S = READ_TIMEOUT_MS / 1000 * 4
 # The articles are the demo ones repeated under new ids: reprints of each other, so the queries
 # ask for every copy (collapse=false) and the totals count articles, not reprint groups. Enough
 # different queries that the first pass over them, on each new state, goes to the shards.
@@ -268,8 +270,10 @@ def test_reads_under_load_with_a_host_cut_are_partial_honest_in_time_then_full(h
     assert len(answers) > 40
     bad = [(n, status, body) for _s, _f, n, status, body in answers if status != 200]
     assert not bad, bad[:3]  # no 5xx, nor anything else
-    # Every answer begun while the host was cut came within the budget, however it was served.
-    slow = [(round(f - s, 2), n) for s, f, n, _st, _b in answers if cut_at <= s < restored_at and f - s > BUDGET_S]
+    # Every answer in flight while the host was cut came within the budget (counted from the cut
+    # for those begun before it), however it was served.
+    slow = [(round(s - cut_at, 2), round(f - s, 2), n) for s, f, n, _st, _b in answers
+            if f >= cut_at and s < restored_at and f - max(s, cut_at) > BUDGET_S]
     assert not slow, slow
     # Once the pool has seen the host go (one probe or one search, each at most the timeout),
     # every answer is partial, names the cut host's shard and counts what the other two hold.
@@ -287,3 +291,13 @@ def test_reads_under_load_with_a_host_cut_are_partial_honest_in_time_then_full(h
         assert body["partial"] is False and body["missing_shards"] == [], (QUERIES[n], body)
         assert body["total"] == full[n], (QUERIES[n], body["total"], full[n])
     assert live_ids(specs) == {f"ns-{i:05d}" for i in range(ARTICLES)}
+
+
+def test_a_remote_error_names_the_shard_to_leave_out():
+    from search_service.xapian_pool import ShardPool
+
+    pool = ShardPool(["10.0.0.1:7001", "10.0.0.2:7001", "local/shard"], READ_TIMEOUT_MS)
+    timeout = xapian.NetworkTimeoutError("Timeout expired while trying to read", "remote:tcp(10.0.0.2:7001)")
+    assert pool.shard_named(timeout) == "10.0.0.2:7001"
+    assert pool.shard_named(xapian.NetworkError("refused", "remote:tcp(10.0.0.9:7001)")) is None
+    assert pool.shard_named(xapian.DatabaseModifiedError("modified")) is None
