@@ -1,6 +1,8 @@
-"""Shards on three stand-in machines (network namespaces, tests/netns_hosts.py): one host's link is
-cut, and the writer fails cleanly within its time budget, switches no shard, and a rebuild after
-the link returns holds every article."""
+"""Shards on three stand-in machines (network namespaces, tests/netns_hosts.py): one host is cut
+(its packets vanish, so calls to it hang). Writes: the writer fails cleanly within its time budget,
+switches no shard, and a rebuild after the link returns holds every article. Reads under load: no
+5xx, answers within the budget flagged partial with the other shards' exact counts, whole again
+after the link returns, no article lost by the rebuild that failed during the cut."""
 from __future__ import annotations
 
 import json
