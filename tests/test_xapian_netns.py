@@ -1,6 +1,8 @@
-"""Shards on three stand-in machines (network namespaces, tests/netns_hosts.py): one host's link is
-cut, and the writer fails cleanly within its time budget, switches no shard, and a rebuild after
-the link returns holds every article."""
+"""Shards on three stand-in machines (network namespaces, tests/netns_hosts.py): one host is cut
+(its packets vanish, so calls to it hang). Writes: the writer fails cleanly within its time budget,
+switches no shard, and a rebuild after the link returns holds every article. Reads under load: no
+5xx, answers within the budget flagged partial with the other shards' exact counts, whole again
+after the link returns, no article lost by the rebuild that failed during the cut."""
 from __future__ import annotations
 
 import json
@@ -120,6 +122,8 @@ def test_rebuild_with_a_host_cut_fails_within_the_budget_and_switches_nothing(he
         hosts[1].restore()
     assert wait_until(lambda: hosts[1].reachable(PORT), 10)
     assert [shard_state(spec) for spec in specs] == before
+    # The rebuild that ran during the cut lost no article.
+    assert live_ids(specs) == {f"ns-{i:05d}" for i in range(ARTICLES)}
 
 
 def test_link_cut_in_the_middle_of_a_rebuild_then_a_rebuild_gives_every_article(healthy):
@@ -153,6 +157,8 @@ def test_link_cut_in_the_middle_of_a_rebuild_then_a_rebuild_gives_every_article(
         assert gen == live and set(per_gen) == {live} and per_gen == before[i][1]
     hosts[1].restore()
     assert wait_until(lambda: hosts[1].reachable(PORT), 10)
+    # The rebuild cut in the middle lost no article: the generation served is whole.
+    assert live_ids(specs) == {f"ns-{i:05d}" for i in range(ARTICLES)}
     # The cut shard's server drops the dead writer's connection (and its uncommitted documents)
     # once the link is back; --wait covers that moment.
     result = run_cli(specs, "rebuild", str(src), "--quiet", "--wait", "60")
@@ -167,8 +173,10 @@ def test_link_cut_in_the_middle_of_a_rebuild_then_a_rebuild_gives_every_article(
 # -- the read side under load --------------------------------------------------------------------
 
 READ_TIMEOUT_MS = 500
-# An answer during the cut: the shard's timeout (the call that finds it gone) plus a generous margin.
-BUDGET_S = READ_TIMEOUT_MS / 1000 * 3
+# An answer during the cut: the shard's timeout (the call that finds the host gone), then the
+# searches queued meanwhile run one at a time on the new state's cold caches; a generous margin
+# on a loaded machine.
+BUDGET_S = READ_TIMEOUT_MS / 1000 * 4
 # The articles are the demo ones repeated under new ids: reprints of each other, so the queries
 # ask for every copy (collapse=false) and the totals count articles, not reprint groups. Enough
 # different queries that the first pass over them, on each new state, goes to the shards.
@@ -268,8 +276,10 @@ def test_reads_under_load_with_a_host_cut_are_partial_honest_in_time_then_full(h
     assert len(answers) > 40
     bad = [(n, status, body) for _s, _f, n, status, body in answers if status != 200]
     assert not bad, bad[:3]  # no 5xx, nor anything else
-    # Every answer begun while the host was cut came within the budget, however it was served.
-    slow = [(round(f - s, 2), n) for s, f, n, _st, _b in answers if cut_at <= s < restored_at and f - s > BUDGET_S]
+    # Every answer in flight while the host was cut came within the budget (counted from the cut
+    # for those begun before it), however it was served.
+    slow = [(round(s - cut_at, 2), round(f - s, 2), n) for s, f, n, _st, _b in answers
+            if f >= cut_at and s < restored_at and f - max(s, cut_at) > BUDGET_S]
     assert not slow, slow
     # Once the pool has seen the host go (one probe or one search, each at most the timeout),
     # every answer is partial, names the cut host's shard and counts what the other two hold.
@@ -287,3 +297,13 @@ def test_reads_under_load_with_a_host_cut_are_partial_honest_in_time_then_full(h
         assert body["partial"] is False and body["missing_shards"] == [], (QUERIES[n], body)
         assert body["total"] == full[n], (QUERIES[n], body["total"], full[n])
     assert live_ids(specs) == {f"ns-{i:05d}" for i in range(ARTICLES)}
+
+
+def test_a_remote_error_names_the_shard_to_leave_out():
+    from search_service.xapian_pool import ShardPool
+
+    pool = ShardPool(["10.0.0.1:7001", "10.0.0.2:7001", "local/shard"], READ_TIMEOUT_MS)
+    timeout = xapian.NetworkTimeoutError("Timeout expired while trying to read", "remote:tcp(10.0.0.2:7001)")
+    assert pool.shard_named(timeout) == "10.0.0.2:7001"
+    assert pool.shard_named(xapian.NetworkError("refused", "remote:tcp(10.0.0.9:7001)")) is None
+    assert pool.shard_named(xapian.DatabaseModifiedError("modified")) is None
