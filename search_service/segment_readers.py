@@ -49,12 +49,22 @@ def opened_here(gen_key: str, segment_id: str) -> SegmentReader | None:
     return pools.get(gen_key, {}).get(segment_id)
 
 
+def _segment_derived(cls: type) -> list[str]:
+    """Names of the cached properties of a reader class (stored in the instance once computed)."""
+    return [name for klass in cls.__mro__ for name, attr in vars(klass).items()
+            if type(attr).__name__ == "cached_property"]
+
+
 def rebind(base: SegmentReader, segment: Any, schema: Any, generation: int) -> SegmentReader:
     """`base` seen through another commit's segment object: its deletions and counts, the same
     files and terms index."""
     if base.segment() is segment:
         return base
     reader = copy.copy(base)
+    # Values the base computed from its own commit's segment (Whoosh caches the deletion set
+    # in the instance: SegmentReader.deleted_docs_set) must be recomputed from the new one.
+    for name in _segment_derived(type(base)):
+        reader.__dict__.pop(name, None)
     reader.schema = schema
     reader._segment = segment
     reader._gen = generation
