@@ -1,8 +1,9 @@
 """Whoosh segment readers kept per thread across the commits of one generation.
 
-Opening a segment reader reads its terms index and opens its files: on the real corpus, ~1 s
-for the whole index, and every request thread paid it again for each new snapshot after an
-update commit (issue 14). Segments never change once written; what a later commit changes
+Opening a segment reader opens its files and reads their headers (the terms index's table, the
+compound file's directory), and every request thread paid it again for each segment of each new
+snapshot after an update commit (issue 14; a few ms per large segment on the real corpus, more as
+the segments add up between merges). Segments never change once written; what a later commit changes
 about an old segment is its deletion set, which Whoosh keeps on the segment object of the TOC
 (``segment.deleted_docs()``). So a thread keeps the readers it opened, keyed by generation and
 segment id, and a new snapshot's reader takes them over *rebound* to the new TOC's segment

@@ -80,7 +80,8 @@ def test_gentle_writer_commits_through_commit_toc_and_keeps_the_old_toc(demo_ind
     assert open_index(gen).doc_count() == 49
 
 
-def test_a_rebound_segment_reader_sees_the_new_deletions_through_the_same_files(demo_index: Path, tmp_path: Path) -> None:
+def test_a_rebound_segment_reader_sees_new_deletions_through_the_same_files(demo_index: Path,
+                                                                            tmp_path: Path) -> None:
     from whoosh.reading import SegmentReader
 
     from search_service.segment_readers import rebind
