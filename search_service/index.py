@@ -105,7 +105,8 @@ class Snapshot:
         known = {seg.segment_id() for seg in self.previous.toc.segments}  # type: ignore[union-attr]
         for seg in toc.segments:
             if seg.segment_id() not in known:
-                segment_readers.segment_reader(str(self.gen.path), ix.storage, toc.schema, seg, toc.generation)
+                segment_readers.segment_reader(str(self.gen.path), ix.storage, toc.schema, seg,
+                                               toc.generation)
 
     def searcher(self) -> Searcher:
         s = getattr(self._local, "searcher", None)

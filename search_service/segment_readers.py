@@ -1,8 +1,9 @@
 """Whoosh segment readers kept per thread across the commits of one generation.
 
-Opening a segment reader reads its terms index and opens its files: on the real corpus, ~1 s
-for the whole index, and every request thread paid it again for each new snapshot after an
-update commit (issue 14). Segments never change once written; what a later commit changes
+Opening a segment reader opens its files and reads their headers (the terms index's table, the
+compound file's directory), and every request thread paid it again for each segment of each new
+snapshot after an update commit (issue 14; a few ms per large segment on the real corpus, more as
+the segments add up between merges). Segments never change once written; what a later commit changes
 about an old segment is its deletion set, which Whoosh keeps on the segment object of the TOC
 (``segment.deleted_docs()``). So a thread keeps the readers it opened, keyed by generation and
 segment id, and a new snapshot's reader takes them over *rebound* to the new TOC's segment
@@ -49,12 +50,22 @@ def opened_here(gen_key: str, segment_id: str) -> SegmentReader | None:
     return pools.get(gen_key, {}).get(segment_id)
 
 
+def _segment_derived(cls: type) -> list[str]:
+    """Names of the cached properties of a reader class (stored in the instance once computed)."""
+    return [name for klass in cls.__mro__ for name, attr in vars(klass).items()
+            if type(attr).__name__ == "cached_property"]
+
+
 def rebind(base: SegmentReader, segment: Any, schema: Any, generation: int) -> SegmentReader:
     """`base` seen through another commit's segment object: its deletions and counts, the same
     files and terms index."""
     if base.segment() is segment:
         return base
     reader = copy.copy(base)
+    # Values the base computed from its own commit's segment (Whoosh caches the deletion set
+    # in the instance: SegmentReader.deleted_docs_set) must be recomputed from the new one.
+    for name in _segment_derived(type(base)):
+        reader.__dict__.pop(name, None)
     reader.schema = schema
     reader._segment = segment
     reader._gen = generation

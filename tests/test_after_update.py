@@ -35,7 +35,10 @@ def ask(index: SearchIndex, q: str) -> dict:
     return core.search(index, parse_search_params({"q": q}), time_limit_ms=2000)
 
 
-def test_first_search_after_an_update_of_3_articles_reuses_the_old_segments(real_copy: Path, tmp_path: Path) -> None:
+# The session's real-corpus rebuild (conftest.py) runs in this test's setup when it is the first
+# to need it: ~1.5 min on a quiet machine, far longer on a loaded one.
+@pytest.mark.timeout(1200)
+def test_first_search_after_updating_3_articles_reuses_the_old_segments(real_copy: Path, tmp_path: Path) -> None:
     index = SearchIndex(real_copy, check_interval=0.0)  # no warm-up thread: the test runs it
     old = index.snapshot()
     core.warm(old)
@@ -49,7 +52,8 @@ def test_first_search_after_an_update_of_3_articles_reuses_the_old_segments(real
     records = []
     for d in picked:
         f = old.stored(d)
-        records.append({"id": f["id"], "title": f.get("title", ""), "body": (f.get("body") or "") + "\n" + MARK,
+        body = (f.get("body") or "") + "\n" + MARK
+        records.append({"id": f["id"], "title": f.get("title", ""), "body": body,
                         "channel": f.get("channel"), "published": f.get("published"), "url": f.get("url")})
     report = update([str(write_jsonl(tmp_path / "changed.jsonl", records))], real_copy)
     assert report.updated == 3
