@@ -30,7 +30,7 @@ from indexer.errors import NewsSearchError
 from indexer.model import Article, Problem
 from indexer.store import close_inherited_locks
 
-LIMIT_MB = 256      # each worker's posting buffer (Whoosh spills sorted runs to disk beyond it)
+LIMIT_MB = 128      # each worker's posting buffer (Whoosh spills sorted runs to disk beyond it)
 POLL_SECONDS = 0.2  # how often the main process looks at the workers (and reports progress)
 
 
@@ -89,6 +89,8 @@ def _worker(k: int, path: str, inbox: Any, outbox: Any, indexed: Any, skipped: A
             doc.pop("__origin", None)
             writer.add_document(**doc)
             indexed.value += 1
+            if indexed.value == 1:
+                outbox.put(("analyse", k))  # wakes the parent: progress shows the first article at once
         outbox.put(("write", k))
         if not writer._added:
             writer._close_segment()
