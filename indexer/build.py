@@ -19,7 +19,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer import analysis
-from indexer.enrich import to_document
+from indexer.enrich import analyse_item as _analyse
 from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
@@ -74,17 +74,6 @@ def file_sha1(path: Path | None) -> str | None:
     if path is None or not path.is_file():
         return None
     return hashlib.sha1(path.read_bytes()).hexdigest()
-
-
-def _analyse(item: Article | Problem) -> dict[str, Any] | Problem:
-    if isinstance(item, Problem):
-        return item
-    try:
-        doc = to_document(item)
-    except Exception as exc:  # a bad article must not stop the rebuild: report it
-        return Problem(item.origin or item.id, f"could not analyse article: {exc}")
-    doc["__origin"] = item.origin
-    return doc
 
 
 def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterator[dict[str, Any] | Problem]:

@@ -25,7 +25,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import columns, ngrams
+from indexer import columns, enrich, ngrams
 from indexer.errors import NewsSearchError
 from indexer.model import Article, Problem
 from indexer.store import close_inherited_locks
@@ -72,8 +72,6 @@ def flush_segment(writer: SegmentWriter) -> None:
 
 
 def _worker(k: int, path: str, inbox: Any, outbox: Any, indexed: Any, skipped: Any) -> None:
-    from indexer.build import _analyse  # build imports this module
-
     close_inherited_locks()
     try:
         ix = whoosh_index.open_dir(path)
@@ -81,7 +79,7 @@ def _worker(k: int, path: str, inbox: Any, outbox: Any, indexed: Any, skipped: A
         writer._flush_segment = lambda: flush_segment(writer)  # type: ignore[method-assign]
         problems: list[Problem] = []
         while (item := inbox.get()) is not None:
-            doc = _analyse(item)
+            doc = enrich.analyse_item(item)  # looked up here: tests replace it
             if isinstance(doc, Problem):
                 problems.append(doc)
                 skipped.value += doc.count

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from whoosh.writing import SegmentWriter
 
-from indexer import build
+from indexer import build, enrich
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.parallel_build import BuildWorkerFailed, share
@@ -95,14 +95,14 @@ def assert_untouched(index_dir: Path) -> None:
 
 def test_a_worker_that_dies_fails_the_rebuild_and_keeps_the_live_index(
         tmp_path: Path, live_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    analyse = build._analyse
+    analyse = enrich.analyse_item
 
     def dies_on_the_last(item):
         if getattr(item, "id", "").endswith("0019"):
             os._exit(3)  # a kill in the middle of the second worker's share
         return analyse(item)
 
-    monkeypatch.setattr(build, "_analyse", dies_on_the_last)  # the forked workers inherit it
+    monkeypatch.setattr(enrich, "analyse_item", dies_on_the_last)  # the forked workers inherit it
     new = write_jsonl(tmp_path / "new.jsonl", many_records(20, prefix="new"))
     assert json.loads(new.read_text(encoding="utf-8").splitlines()[-1])["id"].endswith("0019")
     with pytest.raises(BuildWorkerFailed, match="exited with code 3"):
