@@ -19,7 +19,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer import analysis
-from indexer import enrich
+from indexer.enrich import analyse_item as _analyse
 from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
@@ -80,11 +80,11 @@ def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterat
     """Analyse in `procs` worker processes (forked after jieba loaded, so they share it)."""
     analysis.ensure_initialised()
     if procs <= 1:
-        yield from map(enrich.analyse_item, items)
+        yield from map(_analyse, items)
         return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(procs, initializer=close_inherited_locks) as pool:
-        yield from pool.imap(enrich.analyse_item, items, chunksize=8)
+        yield from pool.imap(_analyse, items, chunksize=8)
 
 
 def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], report: BuildReport,

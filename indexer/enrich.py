@@ -149,8 +149,8 @@ def to_document(article: Article) -> dict[str, Any]:
 
 
 def analyse_item(item: Article | Problem) -> dict[str, Any] | Problem:
-    """One input item as a document to write, or the Problem to report (a bad article must not
-    stop a rebuild). Looked up as ``enrich.analyse_item`` by the writers so forked workers see it."""
+    """One input record analysed for the writer: a document (with its origin under "__origin"),
+    or a Problem (a bad article must not stop the rebuild: it is reported)."""
     if isinstance(item, Problem):
         return item
     try:
