@@ -2,13 +2,14 @@
 
     python bench/relevance.py --corpus ../shared/corpus/news.jsonl --index-dir DIR --work DIR
         [--split dev|test] [--per-set N] [--seed S] [--sets a,b] [--systems ours,fts-and,fts-or,naive]
-        [--http URL] [--dump] [--out docs/relevance.md] [--fresh]
+        [--http URL] [--xapian-shards SPEC,SPEC,...] [--dump] [--out docs/relevance.md] [--fresh]
 
 Query sets (relevance_sets.py) are generated at run time and never committed. Everything slow
 is cached in --work: each article's salient words and the query sets (keyed by the corpus's
 sha256, split, seed, size and generator version), the peers' indexes (built once with
 bench/peers.py) and the peers' answers (keyed by the queries and peers.py); `ours` is always
-run again. Each system runs in its own process (relevance_systems.py). Prints a Markdown table
+run again, and so is `xapian` (news-search on the Xapian shards of --xapian-shards, built with
+NEWS_SEARCH_ENGINE=xapian news-search rebuild). Each system runs in its own process (relevance_systems.py). Prints a Markdown table
 (sets x systems) and, with --out, writes it into that file between `<!-- relevance:SPLIT -->`
 markers (the rest of the file is kept).
 """
@@ -39,6 +40,7 @@ WORDS_VERSION = 1  # bump when salient_words changes, to drop cached word lists
 SETS_VERSION = 1  # bump when a generator in relevance_sets.py changes, to drop cached query sets
 DEFAULT_SYSTEMS = "ours,fts-and,fts-or,naive"
 FOLLOWED = "ours, suggestion clicked"
+OURS = ("ours", "ours-http", "xapian")  # our own systems: never answered from the cache
 
 
 def default_corpus() -> Path:
@@ -96,7 +98,7 @@ def ensure_peer(kind: str, corpus: Path, work: Path) -> None:
 def run_system(name: str, queries: list[str], qfile: Path, args: argparse.Namespace) -> dict[str, Any]:
     qkey = hashlib.sha1(qfile.read_bytes() + (HERE / "peers.py").read_bytes()).hexdigest()[:16]
     cached = args.work / f"answers-{name}-{qkey}.json"
-    if name not in ("ours", "ours-http") and cached.exists() and not args.fresh:
+    if name not in OURS and cached.exists() and not args.fresh:
         out = json.loads(cached.read_text(encoding="utf-8"))
         out["cached"] = True
         return out
@@ -106,8 +108,10 @@ def run_system(name: str, queries: list[str], qfile: Path, args: argparse.Namesp
         ensure_peer("naive", args.corpus, args.work)
     target = args.work / f"answers-{name}.tmp.json"
     cmd = [sys.executable, str(HERE / "relevance_systems.py"), name, str(qfile), str(target), "--work", str(args.work)]
-    if name == "ours":
+    if name in ("ours", "xapian") and args.index_dir:
         cmd += ["--index-dir", str(args.index_dir)]
+    if name == "xapian":
+        cmd += ["--xapian-shards", args.xapian_shards]
     if name == "ours-http":
         cmd += ["--http", args.http]
     print(f"# {name}: {len(queries)} queries", file=sys.stderr, flush=True)
@@ -127,6 +131,8 @@ def shown_command(argv: list[str], corpus: Path) -> str:
             a = "../shared/corpus/news.jsonl"
         elif prev in ("--index-dir", "--work", "--corpus", "--http") and os.path.isabs(a):
             a = prev.lstrip("-").replace("-", "_").upper()
+        elif prev == "--xapian-shards":
+            a = "SHARD1,SHARD2,SHARD3" if a.count(",") == 2 else "SHARDS"
         shown.append(a)
     return "python bench/relevance.py " + " ".join(shlex.quote(a) for a in shown)
 
@@ -176,6 +182,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--systems", default=DEFAULT_SYSTEMS)
     ap.add_argument("--http", help="base URL of a running `news-search serve` (adds ours-http)")
+    ap.add_argument("--xapian-shards", default=os.environ.get("NEWS_SEARCH_XAPIAN_SHARDS"),
+                    help="shard specs for the xapian system (default: NEWS_SEARCH_XAPIAN_SHARDS)")
     ap.add_argument("--dump", action="store_true", help="write per-query ranks to WORK/relevance-SPLIT.jsonl")
     ap.add_argument("--out", type=Path, help="Markdown file to write the table into")
     ap.add_argument("--fresh", action="store_true", help="regenerate the query sets, re-run the peers")
@@ -193,6 +201,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"--corpus: no such file: {args.corpus}")
     if "ours" in args.system_list and not (args.index_dir and args.index_dir.is_dir()):
         ap.error(f"--index-dir: `ours` needs an index directory, got {args.index_dir}")
+    if "xapian" in args.system_list and not args.xapian_shards:
+        ap.error("--systems xapian needs --xapian-shards SPEC,SPEC,... (or NEWS_SEARCH_XAPIAN_SHARDS)")
     if "ours-http" in args.system_list and not args.http:
         ap.error("--systems ours-http needs --http URL")
     if args.per_set < 1:

@@ -1,6 +1,7 @@
 """Run one system over a list of queries and write its top-10 ids per query (a relevance.py worker).
 
     python bench/relevance_systems.py SYSTEM QUERIES.json OUT.json [--index-dir DIR] [--work DIR] [--http URL]
+        [--xapian-shards SPEC,SPEC,...]
 
 SYSTEM is one of SYSTEMS. Each runs in its own process: news-search adds its dictionaries to
 jieba's global segmenter, so the peers (plain jieba, as their builds used) must not share it.
@@ -21,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 warnings.filterwarnings("ignore")
 
-SYSTEMS = ("ours", "ours-http", "fts-and", "fts-or", "naive")
+SYSTEMS = ("ours", "ours-http", "xapian", "fts-and", "fts-or", "naive")
 K = 10
 Result = tuple[list[list[str]], str | None]
 
@@ -41,6 +42,21 @@ def ours(index_dir: str) -> Callable[[str], Result]:
         # The query as typed, default relevance sort, 10 per page; a correction the service
         # applies itself is already in `hits`.
         res = core.search(index, parse_search_params({"q": [q]}))
+        return [[h["id"], *(h.get("duplicate_ids") or [])] for h in res["hits"][:K]], res.get("suggestion")
+    return run
+
+
+def xapian_shards(specs: str, index_dir: str | None) -> Callable[[str], Result]:
+    """news-search on Xapian shards (NEWS_SEARCH_ENGINE=xapian): XapianIndex.search, the same
+    parameters as `ours`; index_dir is only read for synonyms.txt / stopwords.txt, as the app does."""
+    from indexer.xapian_doc import parse_shards
+    from search_service.params import parse_search_params
+    from search_service.xapian_engine import XapianIndex
+
+    index = XapianIndex(parse_shards(specs), partial=False, index_dir=index_dir)
+
+    def run(q: str) -> Result:
+        res = index.search(parse_search_params({"q": [q]}))
         return [[h["id"], *(h.get("duplicate_ids") or [])] for h in res["hits"][:K]], res.get("suggestion")
     return run
 
@@ -86,9 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--index-dir")
     ap.add_argument("--work", default=".")
     ap.add_argument("--http")
+    ap.add_argument("--xapian-shards")
     args = ap.parse_args(argv)
     if args.system == "ours":
         run = ours(args.index_dir)
+    elif args.system == "xapian":
+        run = xapian_shards(args.xapian_shards, args.index_dir)
     elif args.system == "ours-http":
         run = ours_http(args.http)
     else:

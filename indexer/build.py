@@ -19,10 +19,11 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer import analysis
-from indexer.enrich import to_document
+from indexer import enrich
 from indexer.errors import IndexDamaged, NothingIndexed, ShrinkRefused
 from indexer import ingest
 from indexer.model import Article, Problem
+from indexer.parallel_build import write_in_parts
 from indexer.phased_writer import PhasedWriter
 from indexer.progress import PhaseLog, count_records
 from indexer.schema import SCHEMA_VERSION, build_schema
@@ -75,26 +76,15 @@ def file_sha1(path: Path | None) -> str | None:
     return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
-def _analyse(item: Article | Problem) -> dict[str, Any] | Problem:
-    if isinstance(item, Problem):
-        return item
-    try:
-        doc = to_document(item)
-    except Exception as exc:  # a bad article must not stop the rebuild: report it
-        return Problem(item.origin or item.id, f"could not analyse article: {exc}")
-    doc["__origin"] = item.origin
-    return doc
-
-
 def analysed_documents(items: Iterable[Article | Problem], procs: int) -> Iterator[dict[str, Any] | Problem]:
     """Analyse in `procs` worker processes (forked after jieba loaded, so they share it)."""
     analysis.ensure_initialised()
     if procs <= 1:
-        yield from map(_analyse, items)
+        yield from map(enrich.analyse_item, items)
         return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(procs, initializer=close_inherited_locks) as pool:
-        yield from pool.imap(_analyse, items, chunksize=8)
+        yield from pool.imap(enrich.analyse_item, items, chunksize=8)
 
 
 def write_documents(writer: Any, docs: Iterable[dict[str, Any] | Problem], report: BuildReport,
@@ -198,9 +188,16 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], ud
     total = count_records(sources)
     ix = whoosh_index.create_in(str(gen.path), build_schema())
     writer = PhasedWriter(ix, limitmb=256, on_phase=lambda name: enter_phase(report, progress, name))
+    segments = None
     try:
         enter_phase(report, progress, "analyse", total)
-        write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
+        if procs > 1 and total and total >= procs:
+            # One segment per worker process, analysed and written in parallel.
+            analysis.ensure_initialised()  # before the fork: the workers share jieba's dictionary
+            segments = write_in_parts(str(gen.path), ingest.iter_inputs(sources), total, procs, report,
+                                      progress, enter_phase)
+        else:
+            write_documents(writer, analysed_documents(ingest.iter_inputs(sources), procs), report, progress)
     except BaseException:
         writer.cancel()
         raise
@@ -215,7 +212,10 @@ def _build_generation(store: IndexStore, gen: Generation, sources: list[Any], ud
         raise NothingIndexed(
             f"nothing was indexed from {', '.join(map(str, sources))}; the live index is unchanged. {why}"
         )
-    writer.commit()
+    if segments is None:
+        writer.commit()
+    else:
+        writer.commit_segments(segments)
     if udict is not None:
         # Queries must be segmented with the dictionary the generation was built with.
         shutil.copyfile(udict, gen.path / USERDICT_NAME)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from indexer.analysis import ChineseTokenizer, fold_text, is_han
-from indexer.model import Article
+from indexer.model import Article, Problem
 
 KEYWORD_COUNT = 8
 _tokenizer = ChineseTokenizer()
@@ -145,4 +145,17 @@ def to_document(article: Article) -> dict[str, Any]:
             doc[name] = value
     if article.tags:
         doc["tags"] = ",".join(t.replace(",", " ") for t in article.tags)
+    return doc
+
+
+def analyse_item(item: Article | Problem) -> dict[str, Any] | Problem:
+    """One input item as a document to write, or the Problem to report (a bad article must not
+    stop a rebuild). Looked up as ``enrich.analyse_item`` by the writers so forked workers see it."""
+    if isinstance(item, Problem):
+        return item
+    try:
+        doc = to_document(item)
+    except Exception as exc:
+        return Problem(item.origin or item.id, f"could not analyse article: {exc}")
+    doc["__origin"] = item.origin
     return doc

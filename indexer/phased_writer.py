@@ -41,5 +41,17 @@ class PhasedWriter(SegmentWriter):
         columns.write_missing(self.storage, self.schema, new)  # lengths, dates, frequent postings
         self._write_toc(segments)
 
+    def commit_segments(self, segments: list[Any]) -> None:
+        """Commit segments other processes wrote into this index (indexer/parallel_build.py) with
+        their arrays, after the existing ones; this writer added nothing itself."""
+        self._check_state()
+        final = list(self.segments)  # a new generation has none; nothing is merged
+        self._close_segment()
+        new = list(segments)
+        ngrams.write_missing(self.storage, self.schema, new)  # written by the workers: no-ops
+        columns.write_missing(self.storage, self.schema, new)
+        self._write_toc(final + new)
+        self._finish()
+
     def _write_toc(self, segments: list[Any]) -> None:
         super()._commit_toc(segments)

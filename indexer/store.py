@@ -23,6 +23,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -251,15 +252,21 @@ def serves_current(root: str | os.PathLike, served: str | None) -> bool:
     return served is not None and current is not None and current.name == served
 
 
-def open_index(gen: Generation) -> Any:
+def open_index(gen: Generation, check: Callable[[Any], None] | None = None) -> Any:
     """Open `gen`'s Whoosh index and every segment's files; any failure is IndexDamaged.
+
+    `check(ix)`, when given, replaces opening every segment: a service opening a later commit
+    of a generation it already reads checks (opens) only the commit's new segments.
 
     Broad on purpose: whatever Whoosh raises on a missing or corrupt file (OSError, EOFError,
     struct.error, unpickling errors...) means the same to the admin: this generation is damaged.
     """
     try:
         ix = whoosh_index.open_dir(str(gen.path))
-        ix.reader().close()
+        if check is None:
+            ix.reader().close()
+        else:
+            check(ix)
         return ix
     except Exception as exc:  # noqa: BLE001 -- see the docstring
         # No directory paths in the message: the API shows it to the public (503).

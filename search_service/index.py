@@ -22,6 +22,7 @@ from whoosh.searching import Searcher
 from indexer import analysis
 from indexer.errors import IndexDamaged, IndexMissing
 from indexer.store import USERDICT_NAME, Generation, IndexStore, column_values, open_index, pin_generation
+from search_service import segment_readers
 from search_service.synonyms import query_files_stamp
 
 
@@ -74,14 +75,15 @@ class Snapshot:
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
         self._pin = pin_generation(gen)
-        self.ix = open_index(gen)
+        self.ix = open_index(gen, self._check_new_segments if self.previous is not None else None)
         # No mmap: Whoosh wraps each mmap'd sub-file in BytesIO, which copies it, so every
         # per-thread reader held its own copy of the postings and term index (~270 MB per server
         # thread on 20k articles). Plain file reads cost the same CPU per search (bench/).
         self.ix.storage.supports_mmap = False
         # Pinned: every thread's searcher reads this commit, so docnums agree with the column
         # arrays even when a writer commits meanwhile (writers keep superseded files for a while).
-        self.toc = self.ix._read_toc()
+        if not hasattr(self, "toc"):
+            self.toc = self.ix._read_toc()
         self.meta = gen.meta()
         self._local = threading.local()
         self.term_docs = LRU(4096)
@@ -95,11 +97,23 @@ class Snapshot:
             analysis.load_userdict(userdict)
         analysis.ensure_initialised()
 
+    def _check_new_segments(self, ix: Any) -> None:
+        """open_index's check after a commit: open (in this thread's reader pool) only the
+        segments the previous snapshot did not have; the others were checked when first opened."""
+        ix.storage.supports_mmap = False
+        self.toc = toc = ix._read_toc()
+        known = {seg.segment_id() for seg in self.previous.toc.segments}  # type: ignore[union-attr]
+        for seg in toc.segments:
+            if seg.segment_id() not in known:
+                segment_readers.segment_reader(str(self.gen.path), ix.storage, toc.schema, seg,
+                                               toc.generation)
+
     def searcher(self) -> Searcher:
         s = getattr(self._local, "searcher", None)
         if s is None:
-            toc = self.toc
-            reader = self.ix._reader(self.ix.storage, toc.schema, list(toc.segments), toc.generation)
+            # This thread's segment readers, carried over from the snapshots it served before:
+            # only the commit's new segments are opened (search_service/segment_readers.py).
+            reader = segment_readers.reader(str(self.gen.path), self.ix.storage, self.toc)
             s = Searcher(reader, fromindex=self.ix)
             self._local.searcher = s
         return s

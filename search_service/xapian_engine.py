@@ -177,17 +177,26 @@ class XapianIndex:
                               "NEWS_SEARCH_ENGINE=xapian (see docs/xapian.md)")
 
     def run(self, fn: Callable[[XapianEngine], T]) -> tuple[T, XapianState]:
-        """fn on the current state; a shard error leaves the shard out and retries once."""
+        """fn on the current state; a shard error leaves the shard out and retries once.
+
+        A search that waited for the state's lock while another search on it failed does not
+        run on it (it would wait for the dead shard again): it takes the next state."""
         last: BaseException | None = None
-        for _attempt in range(2):
+        errors = 0
+        for _turn in range(6):
             st = self.pool.state()
             self._load_userdict(st)
             try:
                 with st.lock:
+                    if st.failed:
+                        continue
                     return fn(XapianEngine(st, self.index_dir)), st
             except SHARD_ERRORS as exc:
                 last = exc
-                self.pool.failed(st)
+                self.pool.failed(st, exc)
+                errors += 1
+                if errors == 2:
+                    break
         raise ShardsUnavailable(f"the Xapian shards failed twice in a row: {last}")
 
     def _load_userdict(self, st: XapianState) -> None:

@@ -7,7 +7,10 @@ shards equals BM25 over one database), the generation served and the shards left
 
 - A shard that cannot be opened, or fails during a search (NetworkError, NetworkTimeoutError,
   DatabaseModifiedError...), is left out of the next state; a background thread retries it at
-  most every RETRY_SECONDS and a state with it comes back once it opens.
+  most every RETRY_SECONDS and a state with it comes back once it opens. A remote shard's error
+  names it (its context is ``remote:tcp(host:port)``): that shard is left out at once, without a
+  probe, since every further call on a connection to a host that stopped answering waits the
+  whole timeout again.
 - Every CHECK_SECONDS at most, a probe connection per shard is reopened: a shard that changed
   (an update commit, a new generation) gives a new state. States are never mutated, so a search
   in flight keeps the one it started with.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from indexer import xapian_doc as xd
 from search_service.errors import ShardsUnavailable
 from search_service.index import LRU
 
+_REMOTE_CONTEXT = re.compile(r"remote:tcp\(([^()\s]+)\)")
 CHECK_SECONDS = 0.5
 RETRY_SECONDS = 1.0
 # What a shard failing mid-search raises: leave it out and try again once.
@@ -130,12 +135,28 @@ class ShardPool:
                                     "(NEWS_SEARCH_XAPIAN_PARTIAL=false)")
         return st
 
-    def failed(self, st: XapianState) -> None:
-        """A search on `st` hit a shard error: probe every shard before the next state."""
+    def failed(self, st: XapianState, exc: BaseException | None = None) -> None:
+        """A search on `st` hit a shard error: leave out the shard it names, else probe every
+        shard, before the next state."""
         st.failed = True
         with self._lock:
-            self._probe_changed()
+            spec = self.shard_named(exc) if exc is not None else None
+            if spec is not None and spec not in self._down:
+                self._mark_down(spec, exc)
+            elif spec is None:
+                self._probe_changed()
             self._changed = True
+
+    def shard_named(self, exc: BaseException) -> str | None:
+        """The remote shard a Xapian error names in its context (None: no shard of ours)."""
+        context = exc.get_context() if isinstance(exc, xapian.Error) else ""
+        found = _REMOTE_CONTEXT.search(context or str(exc))
+        if found is None:
+            return None
+        for spec in self.specs:
+            if not xd.is_local(spec) and "%s:%d" % xd.host_port(spec) == found.group(1):
+                return spec
+        return None
 
     def _reasons(self, specs: list[str]) -> str:
         return "; ".join(f"{s} ({self._down.get(s, 'down')})" for s in specs)

@@ -1,13 +1,15 @@
 """Relevance and date order on Xapian shards.
 
     score(d) = coverage rank first (relaxed queries only), then
-               BM25(d) x proximity(d) x aboutness(d) x year(d) x freshness(d)
+               BM25F(d) x proximity(d) x aboutness(d) x year(d) x freshness(d)
 
-BM25 is Xapian's BM25Weight over the combined shards (term statistics merged, so the score of
-an article does not depend on which shard holds it) with K1, B and MIN_NORMLEN below; every
-(field, word) of the plan is one term, ``T``/``B``/``K``/``A``/``S`` + word, its weight scaled by
-FIELD_SCALE (the title counts as Whoosh's BM25F field weight says). Xapian's document length is
-the sum of the word terms' wdf over all fields (per-character terms carry wdf 0), not per field.
+BM25F is scoring.bm25f's formula (K1, field weights and b of scoring.py) computed from the
+postings of the combined shards (term statistics merged, so the score of an article does not
+depend on which shard holds it): per query word, tf' = sum over its fields (``T``/``B``/``K``/
+``A``/``S`` + word) of W_f * wdf / (1 - b_f + b_f * doclen / avglen), saturated once, times the
+idf over the articles holding the word in any field. Xapian keeps one length per document (the
+sum of the word terms' wdf over all fields; per-character terms carry wdf 0), so every field is
+normalised by that length instead of its own (measured on the dev split: docs/relevance.md).
 Proximity, aboutness, year and freshness are scoring.py's factors, computed from the stored
 text and keywords of the best PROXIMITY_TOP / ABOUT_TOP articles. Ties: newer first, then docid.
 Date sorts: undated articles last in both directions (as scoring.order).
@@ -15,7 +17,6 @@ Date sorts: undated articles last in both directions (as scoring.order).
 from __future__ import annotations
 
 import numpy as np
-import xapian
 
 from indexer.analysis import fold_text
 from search_service import scoring
@@ -23,36 +24,38 @@ from search_service.match import Plan
 from search_service.xapian_pool import XapianState
 from search_service import xapian_query as xq
 
-K1 = 1.2
-B = 0.75
-MIN_NORMLEN = 0.5
-FIELD_SCALE = {"title": 3.0, "body": 1.0, "keywords": 4.0, "author": 1.0, "source": 1.0}
+K1 = scoring.K1
+FIELD_WEIGHT = scoring.FIELD_WEIGHT
+FIELD_B = scoring.FIELD_B
 
 
-def ranking_query(terms: list[tuple[str, str]]) -> xapian.Query | None:
-    parts = []
-    for fieldname, word in dict.fromkeys(terms):
-        term = xq.PREFIX[fieldname] + word
-        if len(term.encode("utf-8")) > 245:
-            continue
-        parts.append(xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), FIELD_SCALE[fieldname]))
-    return xapian.Query(xapian.Query.OP_OR, parts) if parts else None
-
-
-def bm25_scores(st: XapianState, terms: list[tuple[str, str]]) -> dict[int, float]:
-    """docid -> BM25 score of every article holding at least one of the terms."""
-    q = ranking_query(terms)
-    if q is None:
+def bm25f_scores(st: XapianState, terms: list[tuple[str, str]]) -> dict[int, float]:
+    """docid -> BM25F score (scoring.bm25f's formula) of every article holding one of the terms."""
+    terms = list(dict.fromkeys(terms))
+    if not terms:
         return {}
-    key = ("bm25", str(q))
 
     def make() -> dict[int, float]:
-        enq = xapian.Enquire(st.db)
-        enq.set_query(xapian.Query(xapian.Query.OP_FILTER, q, st.gen_query))
-        enq.set_weighting_scheme(xapian.BM25Weight(K1, 0, 1, B, MIN_NORMLEN))
-        n = max(st.db.get_doccount(), 1)
-        return {m.docid: m.weight for m in enq.get_mset(0, n, n)}
-    return st.sets.get_or(key, make)
+        n_docs = max(1, st.db.get_doccount())
+        avg = st.db.get_avlength() or 1.0
+        out: dict[int, float] = {}
+        for word, fields in scoring.group_terms(terms).items():
+            tfn: dict[int, float] = {}
+            for fieldname in fields:
+                term = xq.PREFIX[fieldname] + word
+                if len(term.encode("utf-8")) > 245:
+                    continue
+                weight, b = FIELD_WEIGHT.get(fieldname, 1.0), FIELD_B.get(fieldname, scoring.DEFAULT_B)
+                for item in st.db.postlist(term):
+                    norm = 1.0 - b + b * item.doclength / avg if b else 1.0
+                    tfn[item.docid] = tfn.get(item.docid, 0.0) + weight * item.wdf / norm
+            if not tfn:
+                continue
+            w = scoring.idf(n_docs, len(tfn))
+            for d, t in tfn.items():
+                out[d] = out.get(d, 0.0) + w * t * (K1 + 1.0) / (K1 + t)
+        return out
+    return st.sets.get_or(("bm25f", tuple(terms)), make)
 
 
 def freshness(st: XapianState, ts: np.ndarray) -> np.ndarray:
@@ -94,7 +97,7 @@ def order(st: XapianState, p: Plan, docs: frozenset[int], sort: str) -> list[tup
     if sort in ("newest", "oldest"):
         keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
         return [(d, None) for d in arr[np.lexsort(keys)].tolist()]
-    weights = bm25_scores(st, p.terms)
+    weights = bm25f_scores(st, p.terms)
     scores = np.fromiter((weights.get(d, 0.0) for d in arr.tolist()), dtype=np.float64, count=len(arr))
     scores = scores * freshness(st, ts)
     if p.years and len(arr):

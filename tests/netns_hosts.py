@@ -1,10 +1,15 @@
 """Network namespaces as stand-in machines for the shard-failure tests (tests/test_xapian_netns.py).
 
 Each "host" is a namespace joined to this one by a veth pair: 10.213.<k>.1 on our side,
-10.213.<k>.2 inside. `cut()` takes the namespace's end of the link down, as a machine that drops
-off the network: packets to it are dropped silently (no refusal), so clients see timeouts, not
-errors. `restore()` brings it back. Needs root and `ip` (iproute2); without them the tests skip,
-except under CI=true, where they fail.
+10.213.<k>.2 inside. `cut()` makes the host drop off the network the hard way: every packet
+between it and us vanishes, in both directions, with no refusal and no error, so a client sees
+a hang (a connect or a read that times out), never a quick "connection refused" or "no route to
+host". It does so by pinning each side's neighbour entry for the other to a MAC address nobody
+has (the frames reach the veth peer, which drops them as addressed to another host); the link
+stays up. (`ip link set ... down` is not that: a new connection then fails within about a second
+with EHOSTUNREACH once ARP gives up; the kernel here has no netem/tc drop actions and no
+iptables.) `restore()` removes the pinned entries. Needs root and `ip` (iproute2); without them
+the tests skip, except under CI=true, where they fail.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 import pytest
 
 SUBNET = "10.213"
+NOBODY_MAC = "02:00:5e:00:de:ad"  # locally administered, on no interface here
 
 
 def require_netns() -> None:
@@ -62,11 +68,25 @@ class Host:
         """Run a command on this host: `ip netns exec NAME ...`."""
         return ["ip", "netns", "exec", self.name]
 
+    @property
+    def our_address(self) -> str:
+        return f"{SUBNET}.{self.index}.1"
+
     def cut(self) -> None:
-        _ip("link", "set", self.inside, "down", ns=self.name)
+        """Packets to and from the host are dropped silently from now on (connections hang)."""
+        _ip("neigh", "replace", self.address, "lladdr", NOBODY_MAC, "dev", self.outside, "nud", "permanent")
+        _ip("neigh", "replace", self.our_address, "lladdr", NOBODY_MAC, "dev", self.inside, "nud", "permanent",
+            ns=self.name)
 
     def restore(self) -> None:
-        _ip("link", "set", self.inside, "up", ns=self.name)
+        """The link works again (idempotent)."""
+        for args, ns in (((self.address, "dev", self.outside), None),
+                         ((self.our_address, "dev", self.inside), self.name)):
+            try:
+                _ip("neigh", "del", *args, ns=ns)
+            except RuntimeError as exc:
+                if "No such file" not in str(exc) and "Cannot assign" not in str(exc):
+                    raise
 
     def reachable(self, port: int, timeout: float = 0.5) -> bool:
         try:
@@ -90,7 +110,7 @@ class Hosts:
                 _ip("netns", "add", h.name)
                 _ip("link", "add", h.outside, "type", "veth", "peer", "name", h.inside)
                 _ip("link", "set", h.inside, "netns", h.name)
-                _ip("addr", "add", f"{SUBNET}.{h.index}.1/24", "dev", h.outside)
+                _ip("addr", "add", f"{h.our_address}/24", "dev", h.outside)
                 _ip("link", "set", h.outside, "up")
                 _ip("addr", "add", f"{h.address}/24", "dev", h.inside, ns=h.name)
                 _ip("link", "set", h.inside, "up", ns=h.name)

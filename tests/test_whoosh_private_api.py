@@ -4,6 +4,8 @@ the place to fix named, instead of silently slowing down or keeping stale files:
 - search_service/postings.py reads block postings (_read_ids, _read_weights, _ids, _weights, _i,
   _next_block) and falls back to the slow one-call-per-match protocol when they are gone;
 - search_service/index.py opens a pinned commit (FileIndex._read_toc, FileIndex._reader);
+- search_service/segment_readers.py rebinds a kept SegmentReader to a later commit's segment
+  object (SegmentReader._segment, _gen, _perdoc, _terms; W3PerDocReader._segment);
 - indexer/update.py overrides SegmentWriter._commit_toc and calls TOC._latest_generation.
 """
 from __future__ import annotations
@@ -12,7 +14,9 @@ import inspect
 import shutil
 from pathlib import Path
 
+import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.reading import TermNotFound
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.writing import SegmentWriter
@@ -74,3 +78,34 @@ def test_gentle_writer_commits_through_commit_toc_and_keeps_the_old_toc(demo_ind
     # Whoosh's own _commit_toc deletes the superseded TOC; ours leaves it for readers still on it.
     assert (gen.path / f"_{INDEX_NAME}_{before}.toc").is_file()
     assert open_index(gen).doc_count() == 49
+
+
+def test_a_rebound_segment_reader_sees_new_deletions_through_the_same_files(demo_index: Path,
+                                                                            tmp_path: Path) -> None:
+    from whoosh.reading import SegmentReader
+
+    from search_service.segment_readers import rebind
+
+    target = tmp_path / "index"
+    shutil.copytree(demo_index, target)
+    ix = open_index(IndexStore(target).require_current())
+    toc = ix._read_toc()
+    seg = toc.segments[0]
+    base = SegmentReader(ix.storage, toc.schema, seg, generation=toc.generation)
+    for name in ("_segment", "_gen", "_perdoc", "_terms"):
+        assert hasattr(base, name), f"Whoosh's SegmentReader lost {name}: see search_service/segment_readers.py"
+    assert base._perdoc._segment is seg
+    later = ix._read_toc().segments[0]  # the same segment as another commit's TOC has it
+    assert later is not seg and later.segment_id() == seg.segment_id()
+    later.delete_document(0)
+    assert not base.deleted_docs_set  # computed (and cached in the instance) before the rebind
+    rebound = rebind(base, later, toc.schema, toc.generation + 1)
+    assert rebound._terms is base._terms and rebound.segment() is later
+    assert rebound.is_deleted(0) and not base.is_deleted(0)
+    assert rebound.doc_count() == base.doc_count() - 1
+    assert 0 in set(base.all_doc_ids()) and 0 not in set(rebound.all_doc_ids())
+    doc_id = base.stored_fields(0)["id"]
+    assert base.first_id("id", doc_id) == 0
+    with pytest.raises(TermNotFound):  # deleted docs are filtered out of the new view's postings
+        rebound.first_id("id", doc_id)
+    assert rebound.stored_fields(1) == base.stored_fields(1)
