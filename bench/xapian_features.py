@@ -1,13 +1,14 @@
 """The features beyond search on both engines: readiness, suggestions, did-you-mean, related, /help.
 
-    python bench/xapian_features.py [--corpus FILE] [--shards 3] [--procs 1]
+    python bench/xapian_features.py [--corpus FILE] [--shards 3] [--procs 1] [--work DIR]
 
 FILE (default: the shared corpus, corpus/news.jsonl, found as tests/shared_data.py finds it) is
 built into a Whoosh index and into SHARDS local Xapian shards in a temporary directory; then one
 app per engine (in this process, test client, no HTTP) answers, in this order: /readyz, the
 first /api/suggest (which builds the suggestion data), 20 more suggestions, 10 searches for
 typos (did-you-mean / autocorrect), related coverage of 10 articles, the first /help. Wall time
-and process CPU time per step and engine, printed as JSON lines.
+and process CPU time per step and engine, printed as JSON lines. With --work, the index and
+shards are kept in DIR and reused by the next run with the same DIR (built when missing).
 """
 from __future__ import annotations
 
@@ -44,18 +45,21 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=shared_file("corpus", "news.jsonl"))
     ap.add_argument("--shards", type=int, default=3)
     ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--work", type=Path, help="keep (and reuse) the index and shards here")
     args = ap.parse_args()
     if args.corpus is None or not args.corpus.is_file():
         sys.exit("no corpus: pass --corpus FILE (or set NEWS_SEARCH_SHARED)")
-    work = Path(tempfile.mkdtemp(prefix="xapian-features-"))
-    t0 = time.perf_counter()
-    rebuild([str(args.corpus)], work / "index", procs=args.procs)
-    whoosh_s = time.perf_counter() - t0
+    work = args.work or Path(tempfile.mkdtemp(prefix="xapian-features-"))
     specs = [str(work / f"shard{i}") for i in range(args.shards)]
-    t0 = time.perf_counter()
-    xapian_store.rebuild([str(args.corpus)], specs, procs=args.procs)
-    xapian_s = time.perf_counter() - t0
-    print(json.dumps({"build_s": {"whoosh": round(whoosh_s, 1), "xapian": round(xapian_s, 1)}}), flush=True)
+    if not (work / "built").is_file():
+        t0 = time.perf_counter()
+        rebuild([str(args.corpus)], work / "index", procs=args.procs)
+        whoosh_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        xapian_store.rebuild([str(args.corpus)], specs, procs=args.procs)
+        xapian_s = time.perf_counter() - t0
+        (work / "built").write_text("ok\n", encoding="utf-8")
+        print(json.dumps({"build_s": {"whoosh": round(whoosh_s, 1), "xapian": round(xapian_s, 1)}}), flush=True)
     base = {"TESTING": True, "INDEX_DIR": str(work / "index"), "QUERY_LOG": False}
     clients = {"whoosh": create_app(base).test_client(),
                "xapian": create_app({**base, "ENGINE": "xapian", "XAPIAN_SHARDS": ",".join(specs)}).test_client()}

@@ -3,10 +3,10 @@
 The rules are related.py's: the article's stored keywords, less those in more than COMMON_SHARE
 of the archive, must be shared MIN_SHARED_KEYWORDS at a time (the title and body word terms
 ``T``/``B``, exactly the Whoosh postings); the article and its reprints (value slot 3) are left
-out; the rest are ranked by Xapian's BM25 (xapian_rank.py's parameters) over the weighted OR of
-the keywords, the best keyword weighing RELATED_TOP_BOOST, and rendered and folded as search hits.
+out; the rest are ranked by BM25F on the shards (xapian_rank.bm25f_scores) summed over the
+keywords, the best keyword weighing RELATED_TOP_BOOST, and rendered and folded as search hits.
 The candidates, and so ``total`` and the set of hits, are the Whoosh ones; the order follows the
-engine's BM25 (ties: newer first, then doc number).
+engine's BM25F (ties: newer first, then doc number).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typing import Any
 
 import xapian
 
-from indexer import xapian_doc as xd
 from search_service import related_rules as rel
 from search_service import xapian_query as xq
 from search_service import xapian_rank
@@ -25,22 +24,15 @@ from search_service.match import TEXT_FIELDS, Plan
 from search_service.xapian_engine import XapianEngine, XapianIndex
 
 
-def _keyword_query(keywords: Sequence[str]) -> xapian.Query:
+def _scores(engine: Any, keywords: Sequence[str]) -> dict[int, float]:
+    """docid -> the sum over the keywords of boost x BM25F of the keyword in title and body
+    (xapian_rank.bm25f_scores: scoring.bm25f's formula on the shards' postings)."""
     boosts = rel.keyword_boosts(keywords)
-    parts = [xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(xq.PREFIX[f] + kw),
-                          xapian_rank.FIELD_SCALE[f] * boosts[kw])
-             for kw in keywords for f in TEXT_FIELDS
-             if len((xq.PREFIX[f] + kw).encode("utf-8")) <= xd.MAX_TERM_BYTES]
-    return xapian.Query(xapian.Query.OP_OR, parts)
-
-
-def _scores(engine: XapianEngine, keywords: Sequence[str]) -> dict[int, float]:
-    st = engine.st
-    enq = xapian.Enquire(st.db)
-    enq.set_query(xapian.Query(xapian.Query.OP_FILTER, _keyword_query(keywords), st.gen_query))
-    enq.set_weighting_scheme(xapian.BM25Weight(xapian_rank.K1, 0, 1, xapian_rank.B, xapian_rank.MIN_NORMLEN))
-    n = max(st.db.get_doccount(), 1)
-    return {m.docid: m.weight for m in enq.get_mset(0, n, n)}
+    out: dict[int, float] = {}
+    for kw in keywords:
+        for d, score in xapian_rank.bm25f_scores(engine.st, [(f, kw) for f in TEXT_FIELDS]).items():
+            out[d] = out.get(d, 0.0) + boosts[kw] * score
+    return out
 
 
 def _related(engine: XapianEngine, docid: int, limit: int) -> dict[str, Any]:
