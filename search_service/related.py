@@ -22,7 +22,7 @@ from search_service.index import SearchIndex, Snapshot
 from search_service.match import TEXT_FIELDS, Plan, term_docs
 from search_service.related_rules import (COMMON_MIN_DOCS, COMMON_SHARE, DEFAULT_LIMIT,  # noqa: F401 - API
                                           MAX_LIMIT, MIN_SHARED_KEYWORDS, RELATED_TOP_BOOST, keyword_boosts,
-                                          parse_limit)
+                                          envelope, parse_limit)
 from search_service.reprints import reprints_of
 
 
@@ -70,20 +70,10 @@ def _related(snap: Snapshot, docnum: int, limit: int) -> dict[str, Any]:
         hit["duplicates"] = len(others)
         hit["duplicate_ids"] = [snap.stored(o).get("id") for o in others]
         hits.append(hit)
-    return {
-        "ok": True,
-        "article_id": fields.get("id"),
-        "title": fields.get("title"),
-        "keywords": all_keywords,
-        "common_keywords": [kw for kw in all_keywords if kw not in keywords],
-        "excluded_reprints": [snap.stored(d).get("id") for d in sorted(exclude - {docnum})],
-        "total": len(entries),
-        "limit": limit,
-        "hits": hits,
-        "generation": snap.gen.name,
-        "partial": False,  # one embedded index (the Xapian shards may leave some out)
-        "missing_shards": [],
-    }
+    excluded = [snap.stored(d).get("id") for d in sorted(exclude - {docnum})]
+    out = envelope(fields, all_keywords, keywords, excluded, len(entries), limit, hits, snap.gen.name)
+    # one embedded index (the Xapian shards may leave some out)
+    return dict(out, partial=False, missing_shards=[])
 
 
 def related(index: SearchIndex, article_id: str, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:

@@ -3,6 +3,7 @@ on the Xapian shards): limits, which keywords count, how they weigh."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from search_service.params import bounded_int
 
@@ -28,3 +29,20 @@ def keyword_boosts(keywords: Sequence[str]) -> dict[str, float]:
         return {keywords[0]: RELATED_TOP_BOOST}
     step = (RELATED_TOP_BOOST - 1.0) / (n - 1) if n > 1 else 0.0
     return {kw: RELATED_TOP_BOOST - i * step for i, kw in enumerate(keywords)}
+
+
+def envelope(fields: dict[str, Any], all_keywords: list[str], keywords: Sequence[str], excluded_ids: list[Any],
+             total: int, limit: int, hits: list[dict[str, Any]], generation: str) -> dict[str, Any]:
+    """The related-coverage answer, the same on every engine (the caller adds partial/missing_shards)."""
+    return {
+        "ok": True,
+        "article_id": fields.get("id"),
+        "title": fields.get("title"),
+        "keywords": all_keywords,
+        "common_keywords": [kw for kw in all_keywords if kw not in keywords],
+        "excluded_reprints": excluded_ids,
+        "total": total,
+        "limit": limit,
+        "hits": hits,
+        "generation": generation,
+    }

@@ -63,18 +63,8 @@ def _related(engine: XapianEngine, docid: int, limit: int) -> dict[str, Any]:
         hit["matched_keywords"] = found[d]
         hit["duplicates"] = len(others)
         hit["duplicate_ids"] = [f.get("id") for f in engine.stored(others)]
-    return {
-        "ok": True,
-        "article_id": fields.get("id"),
-        "title": fields.get("title"),
-        "keywords": all_keywords,
-        "common_keywords": [kw for kw in all_keywords if kw not in keywords],
-        "excluded_reprints": [f.get("id") for f in engine.stored(sorted(exclude - {docid}))],
-        "total": len(entries),
-        "limit": limit,
-        "hits": hits,
-        "generation": st.generation,
-    }
+    excluded = [f.get("id") for f in engine.stored(sorted(exclude - {docid}))]
+    return rel.envelope(fields, all_keywords, keywords, excluded, len(entries), limit, hits, st.generation)
 
 
 def related(index: XapianIndex, article_id: str, limit: int) -> dict[str, Any]:

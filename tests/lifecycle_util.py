@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,39 @@ def spawn(*args: str | os.PathLike, **kwargs: Any) -> subprocess.Popen:
     """`news-search ARGS` as a real child process (output captured as text)."""
     return subprocess.Popen(news_search_cmd() + [os.fspath(a) for a in args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+class LoopThreads:
+    """`threads` daemon threads running `self._loop(k)` until the `with` block ends."""
+
+    def __init__(self, threads: int) -> None:
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(k,), daemon=True) for k in range(threads)]
+
+    def _loop(self, k: int) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+
+def search_answers(index: Path, queries: list[str], params: list[dict[str, Any]]) -> list[str]:
+    """Every query x params answer of the search core on `index`, as sorted JSON without timings."""
+    from search_service import core
+    from search_service.params import parse_search_params
+
+    si = SearchIndex(index)
+    out = []
+    for q in queries:
+        for extra in params:
+            res = core.search(si, parse_search_params({"q": [q], **extra}))
+            res.pop("took_ms")
+            out.append(json.dumps(res, ensure_ascii=False, sort_keys=True, default=str))
+    return out

@@ -3,7 +3,6 @@ what Whoosh's postings, field lengths and columns give, stay right through updat
 commits, and an index without them (older, or arrays lost) answers the same through Whoosh."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,11 +13,10 @@ from indexer import columns
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.update import delete, update
-from lifecycle_util import demo_record, many_records, write_jsonl
-from search_service import column_arrays, core, facets, scoring
+from lifecycle_util import demo_record, many_records, search_answers, write_jsonl
+from search_service import column_arrays, facets, scoring
 from search_service.index import SearchIndex
 from search_service.match import channel_docs, term_docs
-from search_service.params import parse_search_params
 from search_service.postings import _leaf_postings, postings
 
 # Low enough that the 50 demo articles have frequent terms in every field.
@@ -130,14 +128,7 @@ def test_global_postings_and_doc_sets_equal_the_whoosh_path(index: Path, tmp_pat
 
 
 def answers(index: Path) -> list[str]:
-    si = SearchIndex(index)
-    out = []
-    for q in QUERIES:
-        for extra in PARAMS:
-            res = core.search(si, parse_search_params({"q": [q], **extra}))
-            res.pop("took_ms")
-            out.append(json.dumps(res, ensure_ascii=False, sort_keys=True, default=str))
-    return out
+    return search_answers(index, QUERIES, PARAMS)
 
 
 def test_an_index_without_arrays_answers_the_same(index: Path, tmp_path: Path) -> None:

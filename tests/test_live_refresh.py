@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -23,14 +22,14 @@ import pytest
 
 from indexer import update as upd
 from indexer.demo_data import demo_sources
-from lifecycle_util import copy_index, many_records, spawn, write_jsonl
+from lifecycle_util import LoopThreads, copy_index, many_records, spawn, write_jsonl
 from search_service.app import create_app
 
 PICKUP_SECONDS = 2.0  # the promise: changes are served within a second or two
 QUERIES = ["江城", "澜舟星图", '"小程序"', "新能源汽车 销量", "银"]
 
 
-class Hammer:
+class Hammer(LoopThreads):
     """Threads issuing requests until stopped; records every status and the generations seen."""
 
     def __init__(self, get: Callable[[str], tuple[int, dict[str, Any]]], threads: int = 2) -> None:
@@ -38,10 +37,9 @@ class Hammer:
         self.statuses: Counter[int] = Counter()
         self.failures: list[str] = []
         self.generations: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+        super().__init__(threads)
 
-    def _run(self, offset: int) -> None:
+    def _loop(self, offset: int) -> None:
         n = offset
         while not self._stop.is_set():
             q = QUERIES[n % len(QUERIES)]
@@ -61,16 +59,6 @@ class Hammer:
             except Exception as exc:  # a request that raised is a failed request
                 self.failures.append(f"{q}: {exc!r}")
             time.sleep(0.02)  # steady traffic, not a CPU race with the writer being tested
-
-    def __enter__(self) -> Hammer:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(30)
 
 
 def test_client(index_dir: Path) -> Callable[[str], tuple[int, dict[str, Any]]]:

@@ -15,10 +15,8 @@ from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.parallel_build import BuildWorkerFailed, share
 from indexer.store import IndexStore, open_index
-from lifecycle_util import many_records, write_jsonl
-from search_service import core
+from lifecycle_util import many_records, search_answers, write_jsonl
 from search_service.index import SearchIndex
-from search_service.params import parse_search_params
 
 QUERIES = ["中国", "地铁", "经济 发展", "新", "\"中国\"", "科技 -地铁", "title:中国", "5g", "的"]
 PARAMS = [{}, {"sort": ["newest"]}, {"channel": ["科技"]}, {"date_from": ["2021-01-01"], "date_to": ["2023-12-31"]}]
@@ -41,14 +39,7 @@ def built(tmp_path: Path, name: str, procs: int) -> tuple[Path, build.BuildRepor
 
 
 def answers(index: Path) -> list[str]:
-    si = SearchIndex(index)
-    out = []
-    for q in QUERIES:
-        for extra in PARAMS:
-            res = core.search(si, parse_search_params({"q": [q], **extra}))
-            res.pop("took_ms")
-            out.append(json.dumps(res, ensure_ascii=False, sort_keys=True, default=str))
-    return out
+    return search_answers(index, QUERIES, PARAMS)
 
 
 def test_shares_are_contiguous_runs_covering_every_worker() -> None:

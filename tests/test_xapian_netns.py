@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 xapian = pytest.importorskip("xapian")
 
 from indexer import xapian_doc as xd  # noqa: E402
-from lifecycle_util import many_records, write_jsonl  # noqa: E402
+from lifecycle_util import LoopThreads, many_records, write_jsonl  # noqa: E402
 from netns_hosts import Hosts, require_netns, wait_until  # noqa: E402
 from xapian_servers import child_env, cli_command, require_tool, serve_shard, stop, wait_ready  # noqa: E402
 
@@ -208,7 +207,7 @@ def totals(client, label: str) -> list[int]:
     return out
 
 
-class Load:
+class Load(LoopThreads):
     """Threads asking /api/search in a loop (QUERIES in turn), each answer recorded as
     (started, finished, query index, status, body)."""
 
@@ -216,8 +215,7 @@ class Load:
         self.app = app
         self.answers: list[tuple[float, float, int, int, dict]] = []
         self.errors: list[BaseException] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(k,), daemon=True) for k in range(threads)]
+        super().__init__(threads)
 
     def _loop(self, k: int) -> None:
         client = self.app.test_client()
@@ -232,16 +230,6 @@ class Load:
                 i += 1
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             self.errors.append(exc)
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(30)
 
     def between(self, start: float, end: float) -> list[tuple[float, float, int, int, dict]]:
         return [a for a in list(self.answers) if a[0] >= start and a[1] <= end]
