@@ -10,7 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from search_service import deadline
+from search_service import deadline, give_way
 from search_service import facets as facet_mod
 from search_service.engine import Engine, WhooshEngine, engine_for
 from search_service.errors import NotFound
@@ -49,7 +49,10 @@ def warm(snap: Snapshot) -> None:
         # Last, as it is the slowest (seconds on 20k articles): the first did-you-mean or
         # suggestion after a new generation or commit should not pay for it (meanwhile a
         # snapshot of the same generation serves the previous one's, see index.CARRY_STALE).
-        snap.cached("suggest", lambda: build_suggest_data(snap), fresh=True)
+        if snap.stale or snap.carried("suggest") is not None:
+            give_way.wait_quiet()  # requests are served the stale copy meanwhile
+        snap.cached("suggest", lambda: build_suggest_data(snap, pause=give_way.pause), fresh=True)
+        snap.stale.clear()  # its own are built: the carried stale copies can go
     except Exception:  # a snapshot replaced mid-warm-up; requests compute lazily anyway
         pass
     finally:
@@ -145,7 +148,7 @@ def search(index: SearchIndex, params: SearchParams, time_limit_ms: float | None
     started = time.perf_counter()
     key = params.cache_key()
 
-    with deadline.budget(time_limit_ms) as b:
+    with deadline.budget(time_limit_ms) as b, give_way.request():
         snap = index.snapshot()  # inside the budget: opening a new commit is part of the request
 
         def run() -> dict[str, Any]:

@@ -70,7 +70,15 @@ class Snapshot:
         # The snapshot this one replaces, when of the same generation: what it built can be
         # carried over (see carried); dropped once the warm-up has built this snapshot's own.
         self.previous = previous if previous is not None and previous.gen.path == gen.path else None
+        # CARRY_STALE values to serve until this snapshot has its own: the previous snapshot's, or
+        # what it was itself serving when a second commit came before its warm-up had finished
+        # (else that commit's first did-you-mean built them in the request: seconds).
+        self.stale: dict[Hashable, Any] = {}
         if self.previous is not None:
+            for name in CARRY_STALE:
+                value = self.previous.extra.get(name, self.previous.stale.get(name))
+                if value is not None:
+                    self.stale[name] = value
             self.previous.previous = None  # never a chain of old snapshots
         # Pin first, then open: gc leaves a generation alone while a reader holds it, and a gc
         # between opening and pinning could otherwise remove what we just opened.
@@ -206,6 +214,8 @@ class Snapshot:
             pass
         if not fresh and name in CARRY_STALE:
             stale = self.carried(name)
+            if stale is None:
+                stale = self.stale.get(name)
             if stale is not None:
                 return stale
         with self.extra_lock:

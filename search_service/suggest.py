@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SUGGEST_BELOW = 3        # offer a correction when a query finds fewer results than this
 MAX_TITLES = 50_000      # titles kept for suggestions (newest first)
 MAX_PREFIX_CHARS = 50
+STEP = 256               # a background build's steps between two give-way pauses
 MAX_WINDOW = 6           # longest run of characters replaced as one word
 _HAN_RUN = re.compile(f"[{HAN_RANGES}]+")
 _PINYIN_INPUT = re.compile(r"[a-z]+")
@@ -72,13 +73,15 @@ def _keys(word: str) -> tuple[str, str]:
     return "".join(parts), "".join(p[:1] for p in parts)
 
 
+@lru_cache(maxsize=4096)  # a few hundred syllables exist: the regexes run once per syllable
+def _fuzzy_syllable(s: str) -> str:
+    for pattern, repl in _FUZZY:
+        s = pattern.sub(repl, s)
+    return s
+
+
 def fuzzy(syls: Sequence[str]) -> tuple[str, ...]:
-    out = []
-    for s in syls:
-        for pattern, repl in _FUZZY:
-            s = pattern.sub(repl, s)
-        out.append(s)
-    return tuple(out)
+    return tuple(_fuzzy_syllable(s) for s in syls)
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -114,38 +117,80 @@ def _useful(word: str) -> bool:
     return len(word) >= 2 and any(is_han(c) or c.isalpha() for c in word)
 
 
-def _word_weights(reader: Any) -> dict[str, float]:
+def _segment_weights(leaf: Any) -> dict[str, float]:
+    """Word -> weight over one segment (deleted documents included, as Whoosh's doc frequencies
+    are): cached per segment across snapshots, so a commit re-reads only its new segments."""
     weights: dict[str, float] = defaultdict(float)
-    names = set(reader.schema.names())
+    names = set(leaf.schema.names())
     for fieldname, factor in (("keywords", 2.0), ("title", 1.0)):
         if fieldname not in names:
             continue
-        for term, info in reader.iter_field(fieldname):
+        for term, info in leaf.iter_field(fieldname):
             word = term.decode("utf-8") if isinstance(term, bytes) else term
             if _useful(word):
                 weights[word] += factor * info.doc_frequency()
-    return weights
+    return dict(weights)
 
 
-def _whoosh_inputs(snap: Any) -> tuple[dict[str, float], list[tuple[str, str]]]:
+def _word_weights(snap: Any, pause: Callable[[], Any]) -> dict[str, float]:
+    """The sum of the segments' weights: what the whole index's doc frequencies give, without the
+    multi-segment reader's per-term lookup in every segment (seconds after a few commits)."""
+    leaves = snap.leaves()
+    if len(leaves) == 1:
+        leaf = leaves[0][0]
+        return dict(snap.segment_value(leaf, "suggest_weights", lambda: _segment_weights(leaf)))
+    weights: dict[str, float] = defaultdict(float)
+    for leaf, _offset in leaves:
+        pause()
+        for i, (word, weight) in enumerate(
+                snap.segment_value(leaf, "suggest_weights", lambda leaf=leaf: _segment_weights(leaf)).items()):
+            weights[word] += weight
+            if not i % STEP:
+                pause()
+    return dict(weights)
+
+
+def _title_of(snap: Any, leaves: list[tuple[Any, int]], starts: list[int], docnum: int) -> str:
+    """A stored title through a per-segment cache shared by the snapshots of a generation (the
+    newest titles are asked for again after every commit)."""
+    k = bisect_right(starts, docnum) - 1
+    leaf, offset = leaves[k]
+    titles = snap.segment_value(leaf, "suggest_titles", dict)
+    local = docnum - offset
+    title = titles.get(local)
+    if title is None:
+        title = titles[local] = (leaf.stored_fields(local).get("title") or "").strip()
+    return title
+
+
+def _whoosh_inputs(snap: Any, pause: Callable[[], Any]) -> tuple[dict[str, float], list[tuple[str, str]]]:
     """The words of titles and keywords with their weights, and (title, folded title) newest first."""
-    vocab = dict(_word_weights(snap.searcher().reader()))
+    vocab = _word_weights(snap, pause)
     # Titles: newest first; the folded column already holds each folded title.
     ts, folded = snap.ts, snap.folded
     docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:MAX_TITLES]
+    leaves = snap.leaves()
+    starts = [offset for _leaf, offset in leaves]
     titles = []
-    for d in docs:
-        title = (snap.stored(d).get("title") or "").strip()
+    for i, d in enumerate(docs):
+        if not i % STEP:
+            pause()
+        title = _title_of(snap, leaves, starts, d)
         titles.append((title, folded[d].split("\n", 1)[0] if folded[d] else fold_text(title)))
     return vocab, titles
 
 
-def build(snap: Any) -> SuggestData:
+def _no_pause() -> None:
+    return None
+
+
+def build(snap: Any, pause: Callable[[], Any] = _no_pause) -> SuggestData:
     """From a Whoosh snapshot, or from any object with ``suggest_inputs()`` returning what
-    _whoosh_inputs returns (the Xapian shards, xapian_suggest.py)."""
+    _whoosh_inputs returns (the Xapian shards, xapian_suggest.py). `pause` is called every STEP
+    steps: a background build gives way to requests there (give_way.py)."""
     started = time.perf_counter()
     source = getattr(snap, "suggest_inputs", None)
-    vocab, titles = source() if source is not None else _whoosh_inputs(snap)
+    vocab, titles = source() if source is not None else _whoosh_inputs(snap, pause)
     texts: list[str] = []
     scores: list[float] = []
     text_pairs: list[tuple[str, int]] = []
@@ -156,6 +201,8 @@ def build(snap: Any) -> SuggestData:
     by_joined: dict[str, list[str]] = defaultdict(list)
     for word, weight in sorted(vocab.items(), key=lambda kv: (-kv[1], kv[0])):
         i = len(texts)
+        if not i % STEP:
+            pause()
         texts.append(word)
         scores.append(TIER_WORD + weight)
         text_pairs.append((word, i))

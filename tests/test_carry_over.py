@@ -14,6 +14,7 @@ from search_service import core
 from search_service import index as index_mod
 from search_service.index import SearchIndex, Snapshot
 from search_service.reprints import compute_groups, groups
+from search_service import suggest as suggest_mod
 from search_service.suggest import suggest_data
 
 
@@ -75,6 +76,52 @@ def test_suggestions_are_carried_until_the_warm_up_rebuilt_them(index: Path, tmp
     assert suggest_data(new) is old_data  # no seconds-long build on the request path
     core.warm(new)
     assert suggest_data(new) is not old_data and new.previous is None
+
+
+def test_suggestions_are_carried_across_two_commits_before_any_warm_up(index: Path, tmp_path: Path) -> None:
+    # A second commit arriving while the first one's warm-up still runs: the third snapshot must
+    # still serve the first one's data, not build its own in a request (17 s on the real corpus).
+    old = next_snapshot(index, None)
+    old_data = suggest_data(old)
+    records = reprints(demo_records())
+    update([str(write_jsonl(tmp_path / "u1.jsonl", records[:1]))], index)
+    middle = next_snapshot(index, old)  # never warmed: builds nothing of its own
+    update([str(write_jsonl(tmp_path / "u2.jsonl", records[1:]))], index)
+    third = next_snapshot(index, middle)
+    assert middle.previous is None  # no chain of old snapshots is kept alive
+    assert third.previous is middle and "suggest" not in middle.extra
+    assert suggest_data(third) is old_data
+    core.warm(third)
+    assert suggest_data(third) is not old_data and third.stale == {}
+
+
+def test_suggestion_words_summed_per_segment_equal_the_whole_index(index: Path, tmp_path: Path) -> None:
+    old = next_snapshot(index, None)
+    update([str(write_jsonl(tmp_path / "u.jsonl", reprints(demo_records())))], index)
+    delete([demo_records()[2]["id"]], index)
+    snap = next_snapshot(index, old)
+    assert len(snap.leaves()) >= 2
+    whole: dict[str, float] = {}
+    reader = snap.searcher().reader()  # the multi-segment reader's doc frequencies, as before
+    for fieldname, factor in (("keywords", 2.0), ("title", 1.0)):
+        for term, info in reader.iter_field(fieldname):
+            word = term.decode("utf-8") if isinstance(term, bytes) else term
+            if suggest_mod._useful(word):
+                whole[word] = whole.get(word, 0.0) + factor * info.doc_frequency()
+    assert whole and suggest_mod._word_weights(snap, lambda: None) == whole
+    # The unchanged segment's weights are the very dict the first snapshot read.
+    seg_leaf = old.leaves()[0][0]
+    first = old.segment_value(seg_leaf, "suggest_weights", lambda: pytest.fail("not cached"))
+    again = [leaf for leaf, _ in snap.leaves() if leaf.segment().segment_id() == seg_leaf.segment().segment_id()]
+    assert again and snap.segment_value(again[0], "suggest_weights", lambda: None) is first
+
+
+def test_a_background_suggestion_build_gives_way_between_steps(index: Path) -> None:
+    snap = next_snapshot(index, None)
+    calls = []
+    data = suggest_mod.build(snap, pause=lambda: calls.append(1))
+    steps = len(data.vocab) + len(snap.live_docs)
+    assert len(calls) >= steps // suggest_mod.STEP
 
 
 def test_a_cold_regrouping_stops_at_the_request_deadline(index: Path) -> None:
