@@ -121,6 +121,9 @@ class InProcess:
         snap = self.snap()
         snap.results.clear()
         snap.term_docs.clear()
+        from search_service import postings
+
+        postings.SEGMENT_POSTINGS.clear()  # shared by snapshots: cleared too, or a word is never cold
 
     def search(self, raw: dict[str, list[str]]) -> dict[str, Any]:
         from search_service import core

@@ -14,10 +14,17 @@ import numpy as np
 
 from indexer.columns import block_postings
 from search_service import column_arrays
-from search_service.index import Snapshot
+from search_service.index import LRU, Snapshot
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_TF = np.zeros(0, dtype=np.float32)
+
+# One segment's postings of a term, shared by every snapshot of its generation: segments never
+# change (deletions are masked per snapshot in `postings`), so after an update commit the words
+# searched before it cost a concatenation, not a decoding of every segment again. Bounded:
+# decoded terms have < columns.FREQUENT_DOCS postings (<= 12 kB each); frequent ones are views
+# of the mapped arrays.
+SEGMENT_POSTINGS = LRU(4096)
 
 
 def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float]]:
@@ -25,8 +32,15 @@ def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], lis
 
 
 def _segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
-    """Local doc numbers and weights of one segment: a slice of its arrays for a frequent term
-    (indexer/columns.py), else decoded from Whoosh's blocks."""
+    """Local doc numbers and weights of one segment (deleted documents included), cached across
+    the snapshots of a generation."""
+    key = (str(snap.gen.path), leaf.segment().segment_id(), fieldname, word)
+    return SEGMENT_POSTINGS.get_or(key, lambda: _read_segment_postings(snap, leaf, fieldname, word))
+
+
+def _read_segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """A slice of the segment's arrays for a frequent term (indexer/columns.py), else decoded
+    from Whoosh's blocks."""
     cols = column_arrays.of_leaf(snap, leaf)
     got = cols.postings(fieldname, word) if cols is not None else None
     if got is not None:
