@@ -146,3 +146,26 @@ def test_popcount_counts_set_bits_with_and_without_numpy2(numpy2: bool, monkeypa
     if not numpy2:
         monkeypatch.delattr(np, "bitwise_count", raising=False)
     assert popcount(np.array(values, dtype=np.uint64)).tolist() == [bin(v).count("1") for v in values]
+
+
+def test_postings_of_unchanged_segments_are_not_decoded_again(index: Path, tmp_path: Path) -> None:
+    from search_service import postings as postings_mod
+
+    old = next_snapshot(index, None)
+    word = "地铁"
+    before = postings_mod.postings(old, "body", word)
+    assert len(before[0]) > 0
+    leaf = old.leaves()[0][0]
+    key = (str(old.gen.path), leaf.segment().segment_id(), "body", word)
+    cached = postings_mod.SEGMENT_POSTINGS[key]
+    records = reprints(demo_records())
+    update([str(write_jsonl(tmp_path / "u.jsonl", records))], index)
+    delete(["demo-007"], index)  # an article with the word
+    new = next_snapshot(index, old)
+    after = postings_mod.postings(new, "body", word)
+    assert len(after[0]) == len(before[0]) - 1
+    assert postings_mod.SEGMENT_POSTINGS[key] is cached  # the old segment's arrays, reused
+    # ... while the deletion and the new segment are still seen: the same as a fresh reading.
+    postings_mod.SEGMENT_POSTINGS.clear()
+    fresh = postings_mod.postings(next_snapshot(index, None), "body", word)
+    assert after[0].tolist() == fresh[0].tolist() and after[1].tolist() == fresh[1].tolist()
