@@ -3,7 +3,9 @@
 Exact queries are the ones whose answer does not depend on ranking or segmentation: quoted
 substrings (per-character phrases on Xapian, the substring scan on Whoosh) and channel/year
 filters with their facet counts. Skipped without ../shared/corpus/news.jsonl, except under
-CI=true, where the corpus must be present.
+CI=true, where the corpus must be present. NEWS_SEARCH_TEST_REAL_SLICE=0 runs the same checks on
+the whole corpus (two full rebuilds: minutes; docs/benchmarks.md has the result), N > 0 on the
+first N articles.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ xapian = pytest.importorskip("xapian")
 from lifecycle_util import cli, write_jsonl  # noqa: E402
 from shared_data import shared_file  # noqa: E402
 
-SLICE = 1000  # first articles of the corpus (two builds of this stay well under a minute)
+# First articles of the corpus (two builds of 1,000 stay well under a minute); 0 = all of them.
+SLICE = int(os.environ.get("NEWS_SEARCH_TEST_REAL_SLICE", "1000"))
+PROCS = "1" if 0 < SLICE <= 1000 else "2"
 N = 3
 SEED = 15
 
@@ -37,7 +41,7 @@ def corpus_slice() -> list[dict[str, Any]]:
         for line in fh:
             if line.strip():
                 out.append(json.loads(line))
-            if len(out) == SLICE:
+            if len(out) == SLICE:  # never true for 0: the whole corpus
                 break
     return out
 
@@ -54,9 +58,9 @@ def engines(tmp_path_factory: pytest.TempPathFactory):
     source = write_jsonl(root / "slice.jsonl", articles)
     specs = ",".join(str(root / f"s{i}") for i in range(N))
     env = {"NEWS_SEARCH_ENGINE": "xapian", "NEWS_SEARCH_XAPIAN_SHARDS": specs}
-    res = cli("rebuild", source, "--index-dir", root / "xidx", "--procs", "1", "--quiet", env=env)
+    res = cli("rebuild", source, "--index-dir", root / "xidx", "--procs", PROCS, "--quiet", env=env)
     assert res.exit_code == 0, res.output
-    res = cli("rebuild", source, "--index-dir", root / "widx", "--procs", "1", "--quiet",
+    res = cli("rebuild", source, "--index-dir", root / "widx", "--procs", PROCS, "--quiet",
               env={"NEWS_SEARCH_ENGINE": "whoosh"})
     assert res.exit_code == 0, res.output
     return (SearchIndex(root / "widx", check_interval=3600),
@@ -101,7 +105,7 @@ def all_ids(index: Any, params: dict[str, str], whoosh: bool) -> tuple[int, set[
 
 def test_the_slice_is_spread_over_all_shards(engines):
     _w, x, articles = engines
-    assert x.stats()["documents"] == len(articles) == SLICE
+    assert x.stats()["documents"] == len(articles) == (SLICE or len(articles))
     st = x.pool.state()
     assert len(st.specs) == N and not st.missing
 
