@@ -8,6 +8,7 @@ Matching stays exact (search_service.match); this module only orders the matched
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
@@ -211,14 +212,21 @@ def proximity(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:
     return out
 
 
+# Keyword ranks by (generation, segment, local docnum): an article's keywords never change within
+# its segment, so the snapshots after an update commit reuse them. Bounded: a large archive must
+# not keep every article's keywords in memory.
+_KEYWORD_RANKS = LRU(KEYWORD_RANKS_CACHED)
+
+
 def keyword_ranks(snap: Snapshot, docnum: int) -> dict[str, int]:
     """An article's stored keywords (TF-IDF order, indexer/enrich.py) -> position, cached per doc."""
-    # Bounded: a large archive must not keep every article's keywords in memory.
-    table = snap.cached("keyword_ranks", lambda: LRU(KEYWORD_RANKS_CACHED))
+    starts = snap.cached("leaf_starts", lambda: [(offset, leaf.segment().segment_id()) for leaf, offset in snap.leaves()])
+    k = bisect_right(starts, (docnum, "\U0010ffff")) - 1
+    offset, segment_id = starts[k]
 
     def make() -> dict[str, int]:
         return {w: i for i, w in enumerate((snap.stored(docnum).get("keywords") or "").split())}
-    return table.get_or(docnum, make)
+    return _KEYWORD_RANKS.get_or((str(snap.gen.path), segment_id, docnum - offset), make)
 
 
 def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:

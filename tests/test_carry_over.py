@@ -169,3 +169,19 @@ def test_postings_of_unchanged_segments_are_not_decoded_again(index: Path, tmp_p
     postings_mod.SEGMENT_POSTINGS.clear()
     fresh = postings_mod.postings(next_snapshot(index, None), "body", word)
     assert after[0].tolist() == fresh[0].tolist() and after[1].tolist() == fresh[1].tolist()
+
+
+def test_keyword_ranks_of_unchanged_segments_are_not_read_again(index: Path, tmp_path: Path) -> None:
+    from search_service import scoring
+
+    old = next_snapshot(index, None)
+    docnum = sorted(old.live_docs)[3]
+    ranks = scoring.keyword_ranks(old, docnum)
+    assert ranks and list(ranks.values()) == list(range(len(ranks)))
+    assert ranks == {w: i for i, w in enumerate(old.stored(docnum)["keywords"].split())}
+    update([str(write_jsonl(tmp_path / "u.jsonl", reprints(demo_records())))], index)
+    new = next_snapshot(index, old)
+    assert scoring.keyword_ranks(new, docnum) is ranks  # the same article, the same cached dict
+    added = max(new.live_docs)  # in the commit's new segment: its own keywords
+    assert scoring.keyword_ranks(new, added) == {
+        w: i for i, w in enumerate(new.stored(added)["keywords"].split())}
