@@ -27,7 +27,7 @@ def _param(name: str, schema: dict[str, Any], description: str, required: bool =
 
 SEARCH_PARAMS = [
     # Some non-space character and no NUL: a blank q is "missing" (400).
-    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": r"^[^\x00]*\S[^\x00]*$"},
+    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
            "Search text: words, \"exact substring\", -exclude, OR, (), title:/author:/source:/channel: prefixes",
            required=True),
     _param("channel", {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
