@@ -70,11 +70,14 @@ class XapianInProcess(InProcess):
         self.clear()
 
     def clear(self) -> None:
-        """Forget per-query caches (results, doc sets, stored fields); keep columns (values)."""
+        """Forget per-query caches (results, doc sets and postings, stored fields and their word
+        spans); keep columns (values) and what ranking keeps of the articles (folded texts,
+        keyword ranks), as the Whoosh side keeps its columns, folded texts and keyword ranks."""
         st = self.index.pool.state()
         st.results.clear()
         st.sets.clear()
         st.docs.clear()
+        st.spans.clear()
 
     def search(self, raw: dict[str, list[str]]) -> dict[str, Any]:
         from search_service.params import parse_search_params

@@ -46,12 +46,102 @@ def docset(st: XapianState, query: xapian.Query) -> frozenset[int]:
         enq.set_weighting_scheme(xapian.BoolWeight())
         enq.set_docid_order(xapian.Enquire.DONT_CARE)
         n = max(st.db.get_doccount(), 1)
-        return frozenset(m.docid for m in enq.get_mset(0, n, n))
+        return frozenset(mset_docids(enq.get_mset(0, n, n)))
     return st.sets.get_or(str(query), make)
 
 
+def mset_docids(mset: xapian.MSet) -> list[int]:
+    """The docids of an MSet in its order. The bindings' MSetItem reads six fields per item (six
+    calls into Xapian); only the docid is wanted here."""
+    out: list[int] = []
+    it, end = mset._begin(), mset._end()
+    docid = it.get_docid
+    while it != end:
+        out.append(docid())
+        next(it)
+    return out
+
+
+def postings(st: XapianState, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """(docids, wdf) of one term over every shard of the state (all generations a remote shard
+    holds), cached per state with the doc sets.
+
+    Read through Xapian's iterator directly: the bindings' PostingItem also asks each posting's
+    document length, which on a remote shard is one round trip per posting (lengths come from
+    doc_lengths instead)."""
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        n = st.db.get_termfreq(term)
+        if not n:
+            return _NO_IDS, _NO_WDF
+        ids = np.empty(n, dtype=np.int64)
+        wdfs = np.empty(n, dtype=np.float64)
+        it, end = st.db._postlist_begin(term), st.db._postlist_end(term)
+        docid, wdf = it.get_docid, it.get_wdf
+        i = 0
+        while i < n and it != end:
+            ids[i] = docid()
+            wdfs[i] = wdf()
+            i += 1
+            next(it)
+        return ids[:i], wdfs[:i]
+    return st.sets.get_or(("postings", term), make)
+
+
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_WDF = np.zeros(0, dtype=np.float64)
+
+
+def live_mask(st: XapianState) -> np.ndarray:
+    """True per docid of the generation served (index = docid)."""
+    def make() -> np.ndarray:
+        mask = np.zeros(st.db.get_lastdocid() + 1, dtype=bool)
+        live = all_docs(st)
+        if live:
+            mask[np.fromiter(live, dtype=np.int64, count=len(live))] = True
+        return mask
+    return st.cached("live_mask", make)
+
+
+def doc_lengths(st: XapianState) -> np.ndarray:
+    """Xapian's document length per docid (index = docid): value SLOT_DOCLEN, loaded once per
+    state as the other columns; documents written without it ask the database (one call each)."""
+    def make() -> np.ndarray:
+        arr = np.full(st.db.get_lastdocid() + 1, -1, dtype=np.int64)
+        for d, v in column(st, xd.SLOT_DOCLEN).items():
+            if v:
+                arr[d] = int(v)
+        missing = np.flatnonzero(arr < 0).tolist()
+        live = live_mask(st)
+        for d in missing:
+            if d and (live[d] or st.gen_query is xapian.Query.MatchAll):
+                try:
+                    arr[d] = st.db.get_doclength(d)
+                except xapian.DocNotFoundError:
+                    arr[d] = 0
+            else:
+                arr[d] = 0
+        return arr
+    return st.cached("doclen", make)
+
+
 def stored(st: XapianState, docid: int) -> dict[str, Any]:
-    return st.docs.get_or(docid, lambda: json.loads(st.db.get_document(docid).get_data().decode("utf-8")))
+    return st.docs.get_or(docid, lambda: _fetch(st, docid))
+
+
+def _fetch(st: XapianState, docid: int) -> dict[str, Any]:
+    """A document's stored fields; its word spans (value SLOT_SPANS, for highlights) are kept
+    too, since the document is at hand (a remote shard sends the values with the data)."""
+    doc = st.db.get_document(docid)
+    st.spans[docid] = doc.get_value(xd.SLOT_SPANS)
+    return json.loads(doc.get_data().decode("utf-8"))
+
+
+def spans_value(st: XapianState, docid: int) -> bytes:
+    """The SLOT_SPANS value of a document (b"" when it has none)."""
+    found = st.spans.get(docid)
+    if found is None:
+        found = st.spans[docid] = st.db.get_document(docid).get_value(xd.SLOT_SPANS)
+    return found
 
 
 def stored_many(st: XapianState, docids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -100,12 +190,20 @@ def _confirmed(st: XapianState, candidates: frozenset[int], holds: Callable[[dic
 
 
 def word_docs(st: XapianState, word: str, title_only: bool) -> frozenset[int]:
-    """Articles holding `word` as an indexed word (title, or title and body)."""
+    """Articles holding `word` as an indexed word (title, or title and body): the terms'
+    postings (shared with the ranking) in the generation served."""
     prefixes = ("T",) if title_only else ("T", "B")
     terms = [p + word for p in prefixes if len((p + word).encode("utf-8")) <= xd.MAX_TERM_BYTES]
     if not terms:
         return frozenset()
-    return docset(st, _or([xapian.Query(t) for t in terms]))
+
+    def make() -> frozenset[int]:
+        found = [postings(st, t)[0] for t in terms]
+        ids = found[0] if len(found) == 1 else np.concatenate(found)
+        if st.gen_query is not xapian.Query.MatchAll:
+            ids = ids[live_mask(st)[ids]]
+        return frozenset(ids.tolist())
+    return st.sets.get_or(("words", word, title_only), make)
 
 
 def field_phrase_docs(st: XapianState, fieldname: str, text: str) -> frozenset[int]:
@@ -200,6 +298,7 @@ def newest_stored(st: XapianState, n: int) -> list[tuple[int, dict[str, Any]]]:
     mset.fetch()
     out = []
     for m in mset:
+        st.spans[m.docid] = m.document.get_value(xd.SLOT_SPANS)
         fields = st.docs.get_or(m.docid, lambda: json.loads(m.document.get_data().decode("utf-8")))
         out.append((m.docid, fields))
     return out
