@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,16 +106,18 @@ class XapianEngine:
 
     def facet_counts(self, p: Plan, sets: FilterSets, params: SearchParams) -> dict[str, list[dict[str, Any]]]:
         st = self.st
-        columns = {"channel": xq.text_column(st, xd.SLOT_CHANNEL), "month": xq.text_column(st, xd.SLOT_MONTH),
-                   "year": {d: int(y) for d, y in xq.text_column(st, xd.SLOT_YEAR).items()}}
+        slots = {"channel": xd.SLOT_CHANNEL, "month": xd.SLOT_MONTH, "year": xd.SLOT_YEAR}
 
-        def count(column: str, docs: frozenset[int], missing: bool = False) -> Any:
-            from collections import Counter
-
-            col = columns[column]
-            found = Counter(col.get(d) for d in docs)
-            if not missing:
-                found.pop(None, None)
+        def count(column: str, docs: frozenset[int], missing: bool = False) -> Counter:
+            codes, labels = xq.coded_column(st, slots[column], int if column == "year" else str)
+            if not docs:
+                return Counter()
+            got = codes[np.fromiter(docs, dtype=np.int64, count=len(docs))]
+            known = got[got >= 0]
+            n = np.bincount(known, minlength=len(labels)) if len(known) else np.zeros(len(labels), dtype=np.int64)
+            found = Counter({labels[i]: int(n[i]) for i in np.flatnonzero(n).tolist()})
+            if missing and len(known) < len(got):
+                found[None] = len(got) - len(known)
             return found
         return facet_mod.facet_counts_by(count, p.docs, sets, params)
 

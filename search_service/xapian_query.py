@@ -55,8 +55,10 @@ def mset_docids(mset: xapian.MSet) -> list[int]:
     calls into Xapian); only the docid is wanted here."""
     out: list[int] = []
     it, end = mset._begin(), mset._end()
-    docid = it.get_docid
-    while it != end:
+    docid, at_end = it.get_docid, it.equals
+    for _ in range(mset.size()):
+        if at_end(end):
+            break
         out.append(docid())
         next(it)
     return out
@@ -73,17 +75,17 @@ def postings(st: XapianState, term: str) -> tuple[np.ndarray, np.ndarray]:
         n = st.db.get_termfreq(term)
         if not n:
             return _NO_IDS, _NO_WDF
-        ids = np.empty(n, dtype=np.int64)
-        wdfs = np.empty(n, dtype=np.float64)
         it, end = st.db._postlist_begin(term), st.db._postlist_end(term)
-        docid, wdf = it.get_docid, it.get_wdf
-        i = 0
-        while i < n and it != end:
-            ids[i] = docid()
-            wdfs[i] = wdf()
-            i += 1
+        docid, wdf, at_end = it.get_docid, it.get_wdf, it.equals
+        got_ids: list[int] = []
+        got_wdf: list[int] = []
+        for _ in range(n):
+            if at_end(end):
+                break
+            got_ids.append(docid())
+            got_wdf.append(wdf())
             next(it)
-        return ids[:i], wdfs[:i]
+        return np.asarray(got_ids, dtype=np.int64), np.asarray(got_wdf, dtype=np.float64)
     return st.sets.get_or(("postings", term), make)
 
 
@@ -273,6 +275,21 @@ def ts_column(st: XapianState) -> dict[int, int]:
 
 def text_column(st: XapianState, slot: int) -> dict[int, str]:
     return st.cached(("text", slot), lambda: {d: v.decode("utf-8") for d, v in column(st, slot).items() if v})
+
+
+def coded_column(st: XapianState, slot: int, kind: type = str) -> tuple[np.ndarray, list[Any]]:
+    """A text column as (code per docid, -1 without a value; the values by code), for counting
+    over doc sets with numpy (facets)."""
+    def make() -> tuple[np.ndarray, list[Any]]:
+        col = text_column(st, slot)
+        labels = sorted(set(col.values()))
+        index = {v: i for i, v in enumerate(labels)}
+        codes = np.full(st.db.get_lastdocid() + 1, -1, dtype=np.int64)
+        if col:
+            codes[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = \
+                np.fromiter((index[v] for v in col.values()), dtype=np.int64, count=len(col))
+        return codes, [kind(v) for v in labels]
+    return st.cached(("coded", slot, kind), make)
 
 
 def ts_array(st: XapianState) -> np.ndarray:
