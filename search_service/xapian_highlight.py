@@ -30,14 +30,16 @@ def _occurrences(folded: str, term: str) -> list[int]:
     return out
 
 
-def stored_spans(text: str, bounds: tuple[np.ndarray, np.ndarray], terms: Iterable[str]) -> list[Span]:
+def stored_spans(text: str, bounds: tuple[np.ndarray, np.ndarray], terms: Iterable[str],
+                 folding: tuple[str, list[int] | None] | None = None) -> list[Span]:
     """Spans (offsets into `text`) of the words, among the stored word `bounds` (folded offsets),
-    that are one of `terms` or have one of them as a sub-word."""
+    that are one of `terms` or have one of them as a sub-word. `folding` is analysis.fold(text)
+    when the caller has it already."""
     starts, ends = bounds
     terms = [t for t in terms if t]
     if not terms or not len(starts):
         return []
-    folded, mapping = analysis.fold(text)
+    folded, mapping = folding if folding is not None else analysis.fold(text)
     out: list[Span] = []
     for term in terms:
         occ = _occurrences(folded, term)
@@ -72,8 +74,9 @@ def page_spans(docs: list[tuple[int, dict[str, Any], bytes]], words: set[str], g
             if not (words or glue):
                 out[f][d], out[f + "_glue"][d] = [], []
             elif bounds is not None:
-                out[f][d] = stored_spans(text, bounds, words)
-                out[f + "_glue"][d] = stored_spans(text, bounds, glue)
+                folding = analysis.fold(text)
+                out[f][d] = stored_spans(text, bounds, words, folding)
+                out[f + "_glue"][d] = stored_spans(text, bounds, glue, folding)
             else:
                 out[f][d] = segmented_spans(text, words)
                 out[f + "_glue"][d] = segmented_spans(text, glue)

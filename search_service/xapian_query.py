@@ -179,12 +179,21 @@ def substring_docs(st: XapianState, needle: str, title_only: bool = False) -> fr
         return found
     candidates = docset(st, _and([_or([_chars_query(p, piece) for p in prefixes]) for piece in pieces if piece]))
 
-    def holds(fields: dict[str, Any]) -> bool:
-        folded = fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
+    def holds(d: int) -> bool:
+        folded = folded_text(st, d)
         return needle in (folded.split("\n", 1)[0] if title_only else folded)
-    found = frozenset(_confirmed(st, candidates, holds))
+    found = frozenset(d for d in sorted(candidates) if holds(d))
     st.sets.get_or(key, lambda: found)
     return found
+
+
+def folded_text(st: XapianState, docid: int) -> str:
+    """The folded title + "\n" + body of an article (Whoosh's `folded` column), kept per state
+    (bounded): what substring confirmation and proximity read."""
+    def make() -> str:
+        fields = stored(st, docid)
+        return fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
+    return st.folded.get_or(docid, make)
 
 
 def _confirmed(st: XapianState, candidates: frozenset[int], holds: Callable[[dict[str, Any]], bool]) -> list[int]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.analysis import fold_text
 from search_service import scoring
 from search_service.match import Plan
 from search_service.xapian_pool import XapianState
@@ -88,14 +87,6 @@ def freshness(st: XapianState, ts: np.ndarray) -> np.ndarray:
     return np.where(ts >= 0, fresh, 1.0)
 
 
-def folded_text(st: XapianState, docid: int) -> str:
-    """The folded title + "\n" + body of an article (Whoosh's `folded` column), kept per state."""
-    def make() -> str:
-        fields = xq.stored(st, docid)
-        return fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
-    return st.folded.get_or(docid, make)
-
-
 def keyword_ranks(st: XapianState, docid: int) -> dict[str, int]:
     """An article's stored keywords -> position (scoring.keyword_ranks), kept per state."""
     return st.keyword_ranks.get_or(
@@ -108,7 +99,7 @@ def _proximity(st: XapianState, ids: list[int], words: list[str]) -> np.ndarray:
     if len(words) < 2:
         return out
     for k, d in enumerate(ids):
-        found = scoring.smallest_gap(folded_text(st, d), words)
+        found = scoring.smallest_gap(xq.folded_text(st, d), words)
         if found is not None:
             gap, n = found
             share = (n - 1) / (len(words) - 1)
