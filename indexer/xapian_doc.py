@@ -47,6 +47,7 @@ SLOT_SIMHASH = 4
 SLOT_YEAR = 5
 SLOT_SPANS = 6  # word spans of the stored title and body (encode_spans): highlights without jieba
 SLOT_DOCLEN = 7  # Xapian's document length (decimal): ranking reads it without a call per posting
+SLOT_FOLDED = 8  # zlib of the folded title + "\n" + body (Whoosh's `folded` column): no folding per request
 
 # Database metadata keys.
 META_GENERATION = "news_search:generation"
@@ -304,6 +305,7 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
 
     # Exact-substring terms, from the same folded text as Whoosh's `folded` column (title + "\n" + body).
     folded = fields["folded"].decode("utf-8") if isinstance(fields["folded"], bytes) else fields["folded"]
+    doc.add_value(SLOT_FOLDED, zlib.compress(folded.encode("utf-8"), 6))
     title_f, _, body_f = folded.partition("\n")
     _add_chars(doc, "T#", title_f)
     _add_chars(doc, "B#", body_f)

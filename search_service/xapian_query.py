@@ -19,6 +19,7 @@ Doc numbers are the docids of the combined database of the state.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -191,7 +192,10 @@ def folded_text(st: XapianState, docid: int) -> str:
     """The folded title + "\n" + body of an article (Whoosh's `folded` column), kept per state
     (bounded): what substring confirmation and proximity read."""
     def make() -> str:
-        fields = stored(st, docid)
+        value = st.db.get_document(docid).get_value(xd.SLOT_FOLDED)  # folded at index time
+        if value:
+            return zlib.decompress(value).decode("utf-8")
+        fields = stored(st, docid)  # a shard written before value 8
         return fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
     return st.folded.get_or(docid, make)
 

@@ -91,3 +91,14 @@ def test_coded_columns_count_as_the_text_columns(state) -> None:
         col = xq.text_column(state, slot)
         got = Counter(labels[codes[d]] for d in docs if codes[d] >= 0)
         assert got == Counter(col[d] for d in docs if d in col) and got
+
+
+def test_folded_texts_are_the_whoosh_folded_column(state) -> None:
+    from indexer.analysis import fold_text
+
+    live = sorted(xq.all_docs(state))
+    for d in live:
+        value = state.db.get_document(d).get_value(xd.SLOT_FOLDED)
+        assert value, "every document carries its folded text"
+        fields = xq.stored(state, d)
+        assert xq.folded_text(state, d) == fold_text(fields["title"] + "\n" + fields["body"])
