@@ -1,7 +1,7 @@
 """Whoosh single node vs Xapian shards in one run: rebuild wall/CPU, in-process full-request latency.
 
     python bench/xapian_bench.py --work DIR [--corpus FILE] [--shards N] [--remote-shards HOST:PORT,...]
-        [--queries 200] [--seed 8] [--reuse] [--profile N]
+        [--queries 200] [--seed 8] [--reuse | --reuse-whoosh] [--profile N]
 
 Both engines are built from the same corpus by `news-search rebuild` as a subprocess (the CLI path
 users run; measure.run_measured: wall, CPU of the process tree, peak RSS), Whoosh into
@@ -166,6 +166,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=8)
     ap.add_argument("--reuse", action="store_true", help="skip the rebuilds (indexes already in --work)")
+    ap.add_argument("--reuse-whoosh", action="store_true",
+                    help="rebuild the Xapian shards only (the Whoosh index already in --work)")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N cold full requests per Xapian engine")
     args = ap.parse_args()
     if not args.corpus.is_file():
@@ -182,6 +184,8 @@ def main() -> None:
     whoosh_dir = args.work / "whoosh"
     if not args.reuse:
         for name, shards in engines.items():
+            if shards is None and args.reuse_whoosh:
+                continue
             print(f"# rebuild: {name}", file=sys.stderr, flush=True)
             b = rebuild(args.corpus, whoosh_dir if shards is None else args.work / "xapian-index-dir", shards)
             b["size_bytes"] = measure.dir_size_bytes(whoosh_dir) if shards is None else (
