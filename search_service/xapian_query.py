@@ -73,19 +73,17 @@ def postings(st: XapianState, term: str) -> tuple[np.ndarray, np.ndarray]:
     document length, which on a remote shard is one round trip per posting (lengths come from
     doc_lengths instead)."""
     def make() -> tuple[np.ndarray, np.ndarray]:
-        n = st.db.get_termfreq(term)
-        if not n:
-            return _NO_IDS, _NO_WDF
+        # (No get_termfreq first: on remote shards that is one more round trip per shard.)
         it, end = st.db._postlist_begin(term), st.db._postlist_end(term)
         docid, wdf, at_end = it.get_docid, it.get_wdf, it.equals
         got_ids: list[int] = []
         got_wdf: list[int] = []
-        for _ in range(n):
-            if at_end(end):
-                break
+        while not at_end(end):
             got_ids.append(docid())
             got_wdf.append(wdf())
             next(it)
+        if not got_ids:
+            return _NO_IDS, _NO_WDF
         return np.asarray(got_ids, dtype=np.int64), np.asarray(got_wdf, dtype=np.float64)
     return st.sets.get_or(("postings", term), make)
 
