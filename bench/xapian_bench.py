@@ -1,7 +1,7 @@
 """Whoosh single node vs Xapian shards in one run: rebuild wall/CPU, in-process full-request latency.
 
     python bench/xapian_bench.py --work DIR [--corpus FILE] [--shards N] [--remote-shards HOST:PORT,...]
-        [--queries 200] [--seed 8] [--reuse]
+        [--queries 200] [--seed 8] [--reuse | --reuse-whoosh] [--profile N]
 
 Both engines are built from the same corpus by `news-search rebuild` as a subprocess (the CLI path
 users run; measure.run_measured: wall, CPU of the process tree, peak RSS), Whoosh into
@@ -9,7 +9,9 @@ WORK/whoosh, Xapian (NEWS_SEARCH_ENGINE=xapian) into N local shards WORK/shard1.
 --remote-shards, onto already served shards (`news-search shard serve`). Then the query mix of
 bench/run.py (bench/queries.py, seed 8) is run in-process on each: one index object, warmed,
 every measured request cold (per-query caches cleared before it), as bench/run.py measures `ours`.
-Prints a Markdown report; writes the raw numbers to WORK/xapian-bench.json.
+With --profile N, the first N full requests of the mix are profiled (cProfile, cold) on each
+Xapian engine: the shares of the Engine's steps and the top functions. Prints a Markdown report;
+writes the raw numbers to WORK/xapian-bench.json.
 """
 from __future__ import annotations
 
@@ -70,11 +72,14 @@ class XapianInProcess(InProcess):
         self.clear()
 
     def clear(self) -> None:
-        """Forget per-query caches (results, doc sets, stored fields); keep columns (values)."""
+        """Forget per-query caches (results, doc sets and postings, stored fields and their word
+        spans); keep columns (values) and what ranking keeps of the articles (folded texts,
+        keyword ranks), as the Whoosh side keeps its columns, folded texts and keyword ranks."""
         st = self.index.pool.state()
         st.results.clear()
         st.sets.clear()
         st.docs.clear()
+        st.spans.clear()
 
     def search(self, raw: dict[str, list[str]]) -> dict[str, Any]:
         from search_service.params import parse_search_params
@@ -99,6 +104,31 @@ def measure_engine(ip: InProcess, mix: list[dict[str, Any]], filters: list[dict[
     return out
 
 
+STEPS = ("autocorrect", "did_you_mean", "match", "filter", "rank", "facet_counts", "highlight_spans", "stored",
+         "reprint_groups")
+
+
+def profile(ip: InProcess, mix: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """cProfile of n cold full requests: cumulative seconds of each XapianEngine step, the total."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    for row in mix[:n]:
+        raw = params_for(row, "full", {})
+        ip.clear()
+        prof.enable()
+        ip.search(raw)
+        prof.disable()
+    stats = pstats.Stats(prof)
+    total = stats.total_tt
+    steps = {name: 0.0 for name in STEPS}
+    for (path, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if path.endswith("xapian_engine.py") and func in steps:
+            steps[func] += ct
+    return {"n": n, "total_s": round(total, 3), "steps_s": {k: round(v, 3) for k, v in steps.items()}}
+
+
 def report(r: dict[str, Any]) -> str:
     lines = [f"Machine: {r['machine'].get('nproc', '?')} cores shared with other jobs; load average "
              f"{' / '.join(f'{x:.1f}' for x in r['load_start'])} at the start, "
@@ -117,6 +147,12 @@ def report(r: dict[str, Any]) -> str:
             same = sum(a == b for a, b in zip(lat[sc]["totals"], base[sc]["totals"])) if base else 0
             lines.append(f"| {name} | {sc} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | "
                          f"{c['p50']:.1f} | {c['p95']:.1f} | {same}/{s['n']} |")
+    for name, prof in r.get("profiles", {}).items():
+        total = prof["total_s"] or 1.0
+        shares = ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(prof["steps_s"].items(), key=lambda kv: -kv[1])
+                           if v / total >= 0.005)
+        lines += ["", f"Profile, {name}, {prof['n']} cold full requests: {prof['total_s']:.2f} s under cProfile; "
+                  f"{shares}"]
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +166,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=8)
     ap.add_argument("--reuse", action="store_true", help="skip the rebuilds (indexes already in --work)")
+    ap.add_argument("--reuse-whoosh", action="store_true",
+                    help="rebuild the Xapian shards only (the Whoosh index already in --work)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N cold full requests per Xapian engine")
     args = ap.parse_args()
     if not args.corpus.is_file():
         ap.error(f"--corpus: no such file: {args.corpus}")
@@ -145,6 +184,8 @@ def main() -> None:
     whoosh_dir = args.work / "whoosh"
     if not args.reuse:
         for name, shards in engines.items():
+            if shards is None and args.reuse_whoosh:
+                continue
             print(f"# rebuild: {name}", file=sys.stderr, flush=True)
             b = rebuild(args.corpus, whoosh_dir if shards is None else args.work / "xapian-index-dir", shards)
             b["size_bytes"] = measure.dir_size_bytes(whoosh_dir) if shards is None else (
@@ -156,6 +197,8 @@ def main() -> None:
         print(f"# latency: {name}", file=sys.stderr, flush=True)
         ip = InProcess(whoosh_dir) if shards is None else XapianInProcess(shards, args.work / "xapian-index-dir")
         r["latency"][name] = measure_engine(ip, mix, filters)
+        if args.profile and shards is not None:
+            r.setdefault("profiles", {})[name] = profile(ip, mix, args.profile)
     r["load_end"] = measure.loadavg()
     (args.work / "xapian-bench.json").write_text(json.dumps(r, ensure_ascii=False, indent=1), encoding="utf-8")
     print(report(r))

@@ -22,7 +22,7 @@ from typing import Any
 
 import xapian
 
-from indexer.analysis import fold_text
+from indexer.analysis import fold, fold_text
 from indexer.enrich import to_document
 from indexer.errors import BadShards, ShardUnavailable
 from indexer.model import Article
@@ -45,6 +45,9 @@ SLOT_MONTH = 2
 SLOT_COLLAPSE = 3
 SLOT_SIMHASH = 4
 SLOT_YEAR = 5
+SLOT_SPANS = 6  # word spans of the stored title and body (encode_spans): highlights without jieba
+SLOT_DOCLEN = 7  # Xapian's document length (decimal): ranking reads it without a call per posting
+SLOT_FOLDED = 8  # zlib of the folded title + "\n" + body (Whoosh's `folded` column): no folding per request
 
 # Database metadata keys.
 META_GENERATION = "news_search:generation"
@@ -244,11 +247,15 @@ def _add_chars(doc: Any, prefix: str, folded: str) -> None:
             doc.add_posting(prefix + ch, pos, 0)
 
 
-def _add_words(doc: Any, prefix: str, tokens: Iterable[str]) -> None:
+def _add_words(doc: Any, prefix: str, tokens: Iterable[str]) -> int:
+    """Add the word terms; returns the wdf added (what they add to the document length)."""
+    added = 0
     for word, count in Counter(tokens).items():
         term = prefix + word
         if _ok(term):
             doc.add_term(term, count)
+            added += count
+    return added
 
 
 def _add_boolean(doc: Any, term: str) -> None:
@@ -298,6 +305,7 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
 
     # Exact-substring terms, from the same folded text as Whoosh's `folded` column (title + "\n" + body).
     folded = fields["folded"].decode("utf-8") if isinstance(fields["folded"], bytes) else fields["folded"]
+    doc.add_value(SLOT_FOLDED, zlib.compress(folded.encode("utf-8"), 6))
     title_f, _, body_f = folded.partition("\n")
     _add_chars(doc, "T#", title_f)
     _add_chars(doc, "B#", body_f)
@@ -306,13 +314,17 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
         doc.add_boolean_term("XH" + body_hash(squeezed))  # identical bodies, for reprint keys on update
 
     # Word terms for ranking (wdf = term frequency, sub-words included).
-    _add_words(doc, "T", _tokens(fields["title"]))
-    _add_words(doc, "B", _tokens(fields["body"]))
+    length = _add_words(doc, "T", _tokens(fields["title"]))
+    length += _add_words(doc, "B", _tokens(fields["body"]))
     for name, prefix in (("author", "A"), ("source", "S")):
         if fields.get(name):
-            _add_words(doc, prefix, _tokens(fields[name]))
-    _add_words(doc, "K", fields.get("keywords", "").split())
+            length += _add_words(doc, prefix, _tokens(fields[name]))
+    length += _add_words(doc, "K", fields.get("keywords", "").split())
+    # Every other term has wdf 0, so this is Xapian's length of the document.
+    doc.add_value(SLOT_DOCLEN, str(length).encode("ascii"))
 
+    spans = encode_spans(folded_word_spans(fields["title"]), folded_word_spans(fields["body"]))
+    doc.add_value(SLOT_SPANS, spans)
     doc.add_value(SLOT_TS, xapian.sortable_serialise(fields["ts"]))
     doc.add_value(SLOT_COLLAPSE, collapse_key.encode("utf-8"))
     doc.add_value(SLOT_SIMHASH, f"{fields['simhash']:016x}".encode("ascii"))
@@ -322,6 +334,107 @@ def document_from_fields(fields: dict[str, Any], generation: str, collapse_key: 
 def document(article: Article, generation: str = "gen-000001", collapse_key: str = "") -> Any:
     """The Xapian document of one article (analysis as indexer.enrich does it for Whoosh)."""
     return document_from_fields(to_document(article), generation, collapse_key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Word spans (value SLOT_SPANS)
+#
+# The highlighter needs, for the stored title and body, where each index-mode word lies in the
+# folded text (its sub-words share its span). Index time has them already (the analysed tokens):
+# each word's (start, end) in the folded text is stored as the varints of (start - previous end,
+# end - start), title then body, each preceded by its word count + 1 (0: not stored, readers
+# segment the text again), the whole zlib-compressed. Offsets are in the folded text (what
+# indexer.analysis.word_spans segments), so the reader maps them to the original text exactly as
+# word_spans does.
+
+def folded_word_spans(value: Any) -> list[tuple[int, int]] | None:
+    """(start, end) in fold(value)'s text of each index-mode word (sub-words left out: they share
+    their word's span); None when the tokens cannot be placed in the folded text."""
+    text = str(value or "")
+    replay = getattr(value, "tokens", None)
+    if replay is None:
+        from indexer.analysis import word_spans
+
+        replay = list(word_spans(text, expand=False))
+    folded, mapping = fold(text)
+    out: list[tuple[int, int]] = []
+    last_pos = None
+    cursor = 0
+    for term, pos, s, _e in replay:
+        if pos == last_pos:
+            continue  # a sub-word: its parent's span
+        last_pos = pos
+        start = s
+        if mapping is not None:  # folding changed lengths: find the word where it maps to s
+            start = folded.find(term, cursor)
+            while start >= 0 and mapping[start] != s:
+                start = folded.find(term, start + 1)
+            if start < 0:
+                return None
+        elif folded[start:start + len(term)] != term:
+            return None
+        out.append((start, start + len(term)))
+        cursor = start + len(term)
+    return out
+
+
+def _varints(values: Iterable[int]) -> bytearray:
+    out = bytearray()
+    for v in values:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return out
+
+
+def encode_spans(*fields: list[tuple[int, int]] | None) -> bytes:
+    """The SLOT_SPANS value of the given fields' word spans (folded_word_spans)."""
+    values: list[int] = []
+    for spans in fields:
+        if spans is None:
+            values.append(0)
+            continue
+        values.append(len(spans) + 1)
+        end = 0
+        for s, e in spans:
+            values += (s - end, e - s)
+            end = e
+    return zlib.compress(bytes(_varints(values)), 6)
+
+
+def decode_spans(blob: bytes, n_fields: int = 2) -> list[tuple[Any, Any] | None]:
+    """(starts, ends) as int64 numpy arrays per field of a SLOT_SPANS value (None: not stored)."""
+    import numpy as np
+
+    raw = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+    if (raw & 0x80).any():  # a value of 128 or more: decode the varints one by one
+        values: list[int] = []
+        v = shift = 0
+        for byte in raw.tolist():
+            v |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                values.append(v)
+                v = shift = 0
+        vals = np.asarray(values, dtype=np.int64)
+    else:
+        vals = raw.astype(np.int64)
+    out: list[tuple[Any, Any] | None] = []
+    i = 0
+    for _ in range(n_fields):
+        if i >= len(vals):
+            out.append(None)
+            continue
+        n = int(vals[i]) - 1
+        i += 1
+        if n < 0:
+            out.append(None)
+            continue
+        bounds = np.cumsum(vals[i:i + 2 * n])
+        i += 2 * n
+        out.append((bounds[0::2], bounds[1::2]))  # (gap, length) pairs summed: start, end, start...
+    return out
 
 
 def squeeze(folded_body: str) -> str:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from indexer import analysis
 from indexer import xapian_doc as xd
 from search_service import facets as facet_mod
+from search_service import xapian_highlight
 from search_service import xapian_query as xq
 from search_service import xapian_rank
 from search_service.engine import FilterSets, PageSpans
@@ -77,9 +81,11 @@ class XapianEngine:
         if params.date_from or params.date_to:
             lo = facet_mod._day_ts(params.date_from, False) if params.date_from else 0
             hi = facet_mod._day_ts(params.date_to, True) if params.date_to else None
-            ts = xq.ts_column(self.st)
-            sets["date"] = frozenset(d for d in self.m.live if ts.get(d, -1) >= 0 and ts[d] >= lo
-                                     and (hi is None or ts[d] <= hi))
+            ts = xq.ts_array(self.st)
+            keep = xq.live_mask(self.st) & (ts >= 0) & (ts >= lo)
+            if hi is not None:
+                keep &= ts <= hi
+            sets["date"] = frozenset(np.flatnonzero(keep).tolist())
         if params.author:
             sets["author"] = xq.field_phrase_docs(self.st, "author", params.author)
         if params.source:
@@ -100,16 +106,18 @@ class XapianEngine:
 
     def facet_counts(self, p: Plan, sets: FilterSets, params: SearchParams) -> dict[str, list[dict[str, Any]]]:
         st = self.st
-        columns = {"channel": xq.text_column(st, xd.SLOT_CHANNEL), "month": xq.text_column(st, xd.SLOT_MONTH),
-                   "year": {d: int(y) for d, y in xq.text_column(st, xd.SLOT_YEAR).items()}}
+        slots = {"channel": xd.SLOT_CHANNEL, "month": xd.SLOT_MONTH, "year": xd.SLOT_YEAR}
 
-        def count(column: str, docs: frozenset[int], missing: bool = False) -> Any:
-            from collections import Counter
-
-            col = columns[column]
-            found = Counter(col.get(d) for d in docs)
-            if not missing:
-                found.pop(None, None)
+        def count(column: str, docs: frozenset[int], missing: bool = False) -> Counter:
+            codes, labels = xq.coded_column(st, slots[column], int if column == "year" else str)
+            if not docs:
+                return Counter()
+            got = codes[np.fromiter(docs, dtype=np.int64, count=len(docs))]
+            known = got[got >= 0]
+            n = np.bincount(known, minlength=len(labels)) if len(known) else np.zeros(len(labels), dtype=np.int64)
+            found = Counter({labels[i]: int(n[i]) for i in np.flatnonzero(n).tolist()})
+            if missing and len(known) < len(got):
+                found[None] = len(got) - len(known)
             return found
         return facet_mod.facet_counts_by(count, p.docs, sets, params)
 
@@ -120,23 +128,11 @@ class XapianEngine:
         return [xq.stored(self.st, d) for d in docnums]
 
     def highlight_spans(self, p: Plan, docnums: Sequence[int]) -> PageSpans:
-        """Spans of the plan's words from the stored text, analysed as the index analysed it
-        (sub-words carry their parent's span, as Whoosh's character postings do)."""
-        out: PageSpans = {f: {} for f in ("title", "body", "title_glue", "body_glue")}
-        for d in docnums:
-            fields = xq.stored(self.st, d)
-            for f in ("title", "body"):
-                spans: list[tuple[int, int]] = []
-                glue: list[tuple[int, int]] = []
-                if p.words or p.glue:
-                    for term, _pos, s, e in analysis.word_spans(str(fields.get(f) or ""), expand=True):
-                        if term in p.words:
-                            spans.append((s, e))
-                        if term in p.glue:
-                            glue.append((s, e))
-                out[f][d] = spans
-                out[f + "_glue"][d] = glue
-        return out
+        """Spans of the plan's words in the stored text, as the index analysed it (sub-words carry
+        their parent's span, as Whoosh's character postings do), from the word spans stored at
+        index time (xapian_highlight.py)."""
+        docs = [(d, xq.stored(self.st, d), xq.spans_value(self.st, d)) for d in docnums]
+        return xapian_highlight.page_spans(docs, set(p.words), set(p.glue))
 
     def reprint_groups(self) -> dict[int, Any]:
         """docid -> reprint group key (value slot 3) of the articles that have reprints."""

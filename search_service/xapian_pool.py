@@ -35,9 +35,11 @@ import xapian
 from indexer import xapian_doc as xd
 from search_service.errors import ShardsUnavailable
 from search_service.index import LRU
+from search_service.scoring import KEYWORD_RANKS_CACHED
 
 _REMOTE_CONTEXT = re.compile(r"remote:tcp\(([^()\s]+)\)")
 CHECK_SECONDS = 0.5
+FOLDED_CACHED = 20_000  # folded texts per state (proximity of the best PROXIMITY_TOP articles)
 RETRY_SECONDS = 1.0
 # What a shard failing mid-search raises: leave it out and try again once.
 SHARD_ERRORS: tuple[type[BaseException], ...] = (
@@ -56,6 +58,19 @@ def _local_key(spec: str) -> tuple[str, int]:
     live = xd.live_generation_dir(spec)
     path = os.fspath(live) if live is not None else spec
     return path, xapian.Database(path).get_revision()
+
+
+class _Bounded(dict):
+    """A dict that forgets its oldest entries past `size` (insertion order)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.size:
+            del self[next(iter(self))]
 
 
 class XapianState:
@@ -82,6 +97,12 @@ class XapianState:
         self.sets = LRU(4096)        # query description -> doc set
         self.results = LRU(256)      # search parameters -> result
         self.docs = LRU(4096)        # docid -> stored fields
+        self.spans = _Bounded(4096)  # docid -> word spans value (SLOT_SPANS), fetched with the fields
+        # What ranking reads of the best articles, kept across requests as the Whoosh snapshot
+        # keeps its folded texts and keyword ranks (scoring.proximity / keyword_ranks): docid ->
+        # folded title + body, docid -> {keyword: rank}.
+        self.folded = LRU(FOLDED_CACHED)
+        self.keyword_ranks = LRU(KEYWORD_RANKS_CACHED)
         self.values: dict[Any, Any] = {}
         self.failed = False
 

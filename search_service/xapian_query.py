@@ -19,6 +19,7 @@ Doc numbers are the docids of the combined database of the state.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -46,12 +47,102 @@ def docset(st: XapianState, query: xapian.Query) -> frozenset[int]:
         enq.set_weighting_scheme(xapian.BoolWeight())
         enq.set_docid_order(xapian.Enquire.DONT_CARE)
         n = max(st.db.get_doccount(), 1)
-        return frozenset(m.docid for m in enq.get_mset(0, n, n))
+        return frozenset(mset_docids(enq.get_mset(0, n, n)))
     return st.sets.get_or(str(query), make)
 
 
+def mset_docids(mset: xapian.MSet) -> list[int]:
+    """The docids of an MSet in its order. The bindings' MSetItem reads six fields per item (six
+    calls into Xapian); only the docid is wanted here."""
+    out: list[int] = []
+    it, end = mset._begin(), mset._end()
+    docid, at_end = it.get_docid, it.equals
+    for _ in range(mset.size()):
+        if at_end(end):
+            break
+        out.append(docid())
+        next(it)
+    return out
+
+
+def postings(st: XapianState, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """(docids, wdf) of one term over every shard of the state (all generations a remote shard
+    holds), cached per state with the doc sets.
+
+    Read through Xapian's iterator directly: the bindings' PostingItem also asks each posting's
+    document length, which on a remote shard is one round trip per posting (lengths come from
+    doc_lengths instead)."""
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        # (No get_termfreq first: on remote shards that is one more round trip per shard.)
+        it, end = st.db._postlist_begin(term), st.db._postlist_end(term)
+        docid, wdf, at_end = it.get_docid, it.get_wdf, it.equals
+        got_ids: list[int] = []
+        got_wdf: list[int] = []
+        while not at_end(end):
+            got_ids.append(docid())
+            got_wdf.append(wdf())
+            next(it)
+        if not got_ids:
+            return _NO_IDS, _NO_WDF
+        return np.asarray(got_ids, dtype=np.int64), np.asarray(got_wdf, dtype=np.float64)
+    return st.sets.get_or(("postings", term), make)
+
+
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_WDF = np.zeros(0, dtype=np.float64)
+
+
+def live_mask(st: XapianState) -> np.ndarray:
+    """True per docid of the generation served (index = docid)."""
+    def make() -> np.ndarray:
+        mask = np.zeros(st.db.get_lastdocid() + 1, dtype=bool)
+        live = all_docs(st)
+        if live:
+            mask[np.fromiter(live, dtype=np.int64, count=len(live))] = True
+        return mask
+    return st.cached("live_mask", make)
+
+
+def doc_lengths(st: XapianState) -> np.ndarray:
+    """Xapian's document length per docid (index = docid): value SLOT_DOCLEN, loaded once per
+    state as the other columns; documents written without it ask the database (one call each)."""
+    def make() -> np.ndarray:
+        arr = np.full(st.db.get_lastdocid() + 1, -1, dtype=np.int64)
+        for d, v in column(st, xd.SLOT_DOCLEN).items():
+            if v:
+                arr[d] = int(v)
+        missing = np.flatnonzero(arr < 0).tolist()
+        live = live_mask(st)
+        for d in missing:
+            if d and (live[d] or st.gen_query is xapian.Query.MatchAll):
+                try:
+                    arr[d] = st.db.get_doclength(d)
+                except xapian.DocNotFoundError:
+                    arr[d] = 0
+            else:
+                arr[d] = 0
+        return arr
+    return st.cached("doclen", make)
+
+
 def stored(st: XapianState, docid: int) -> dict[str, Any]:
-    return st.docs.get_or(docid, lambda: json.loads(st.db.get_document(docid).get_data().decode("utf-8")))
+    return st.docs.get_or(docid, lambda: _fetch(st, docid))
+
+
+def _fetch(st: XapianState, docid: int) -> dict[str, Any]:
+    """A document's stored fields; its word spans (value SLOT_SPANS, for highlights) are kept
+    too, since the document is at hand (a remote shard sends the values with the data)."""
+    doc = st.db.get_document(docid)
+    st.spans[docid] = doc.get_value(xd.SLOT_SPANS)
+    return json.loads(doc.get_data().decode("utf-8"))
+
+
+def spans_value(st: XapianState, docid: int) -> bytes:
+    """The SLOT_SPANS value of a document (b"" when it has none)."""
+    found = st.spans.get(docid)
+    if found is None:
+        found = st.spans[docid] = st.db.get_document(docid).get_value(xd.SLOT_SPANS)
+    return found
 
 
 def stored_many(st: XapianState, docids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -87,12 +178,24 @@ def substring_docs(st: XapianState, needle: str, title_only: bool = False) -> fr
         return found
     candidates = docset(st, _and([_or([_chars_query(p, piece) for p in prefixes]) for piece in pieces if piece]))
 
-    def holds(fields: dict[str, Any]) -> bool:
-        folded = fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
+    def holds(d: int) -> bool:
+        folded = folded_text(st, d)
         return needle in (folded.split("\n", 1)[0] if title_only else folded)
-    found = frozenset(_confirmed(st, candidates, holds))
+    found = frozenset(d for d in sorted(candidates) if holds(d))
     st.sets.get_or(key, lambda: found)
     return found
+
+
+def folded_text(st: XapianState, docid: int) -> str:
+    """The folded title + "\n" + body of an article (Whoosh's `folded` column), kept per state
+    (bounded): what substring confirmation and proximity read."""
+    def make() -> str:
+        value = st.db.get_document(docid).get_value(xd.SLOT_FOLDED)  # folded at index time
+        if value:
+            return zlib.decompress(value).decode("utf-8")
+        fields = stored(st, docid)  # a shard written before value 8
+        return fold_text(fields.get("title", "") + "\n" + fields.get("body", ""))
+    return st.folded.get_or(docid, make)
 
 
 def _confirmed(st: XapianState, candidates: frozenset[int], holds: Callable[[dict[str, Any]], bool]) -> list[int]:
@@ -100,12 +203,20 @@ def _confirmed(st: XapianState, candidates: frozenset[int], holds: Callable[[dic
 
 
 def word_docs(st: XapianState, word: str, title_only: bool) -> frozenset[int]:
-    """Articles holding `word` as an indexed word (title, or title and body)."""
+    """Articles holding `word` as an indexed word (title, or title and body): the terms'
+    postings (shared with the ranking) in the generation served."""
     prefixes = ("T",) if title_only else ("T", "B")
     terms = [p + word for p in prefixes if len((p + word).encode("utf-8")) <= xd.MAX_TERM_BYTES]
     if not terms:
         return frozenset()
-    return docset(st, _or([xapian.Query(t) for t in terms]))
+
+    def make() -> frozenset[int]:
+        found = [postings(st, t)[0] for t in terms]
+        ids = found[0] if len(found) == 1 else np.concatenate(found)
+        if st.gen_query is not xapian.Query.MatchAll:
+            ids = ids[live_mask(st)[ids]]
+        return frozenset(ids.tolist())
+    return st.sets.get_or(("words", word, title_only), make)
 
 
 def field_phrase_docs(st: XapianState, fieldname: str, text: str) -> frozenset[int]:
@@ -177,6 +288,21 @@ def text_column(st: XapianState, slot: int) -> dict[int, str]:
     return st.cached(("text", slot), lambda: {d: v.decode("utf-8") for d, v in column(st, slot).items() if v})
 
 
+def coded_column(st: XapianState, slot: int, kind: type = str) -> tuple[np.ndarray, list[Any]]:
+    """A text column as (code per docid, -1 without a value; the values by code), for counting
+    over doc sets with numpy (facets)."""
+    def make() -> tuple[np.ndarray, list[Any]]:
+        col = text_column(st, slot)
+        labels = sorted(set(col.values()))
+        index = {v: i for i, v in enumerate(labels)}
+        codes = np.full(st.db.get_lastdocid() + 1, -1, dtype=np.int64)
+        if col:
+            codes[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = \
+                np.fromiter((index[v] for v in col.values()), dtype=np.int64, count=len(col))
+        return codes, [kind(v) for v in labels]
+    return st.cached(("coded", slot, kind), make)
+
+
 def ts_array(st: XapianState) -> np.ndarray:
     """ts per docid (index = docid; -1 undated or no document)."""
     def make() -> np.ndarray:
@@ -200,6 +326,7 @@ def newest_stored(st: XapianState, n: int) -> list[tuple[int, dict[str, Any]]]:
     mset.fetch()
     out = []
     for m in mset:
+        st.spans[m.docid] = m.document.get_value(xd.SLOT_SPANS)
         fields = st.docs.get_or(m.docid, lambda: json.loads(m.document.get_data().decode("utf-8")))
         out.append((m.docid, fields))
     return out

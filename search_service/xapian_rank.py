@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.analysis import fold_text
 from search_service import scoring
 from search_service.match import Plan
 from search_service.xapian_pool import XapianState
@@ -29,33 +28,56 @@ FIELD_WEIGHT = scoring.FIELD_WEIGHT
 FIELD_B = scoring.FIELD_B
 
 
-def bm25f_scores(st: XapianState, terms: list[tuple[str, str]]) -> dict[int, float]:
-    """docid -> BM25F score (scoring.bm25f's formula) of every article holding one of the terms."""
+def bm25f_array(st: XapianState, terms: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """(score, held) per docid (index = docid): scoring.bm25f's formula over the terms' postings
+    (xapian_query.postings) and document lengths (xapian_query.doc_lengths), the arithmetic
+    of scoring.bm25f done over arrays in the same order; `held` marks the articles holding at
+    least one of the terms."""
     terms = list(dict.fromkeys(terms))
-    if not terms:
-        return {}
 
-    def make() -> dict[int, float]:
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        n_all = st.db.get_lastdocid() + 1
+        out = np.zeros(n_all, dtype=np.float64)
+        held = np.zeros(n_all, dtype=bool)
+        if not terms:
+            return out, held
         n_docs = max(1, st.db.get_doccount())
         avg = st.db.get_avlength() or 1.0
-        out: dict[int, float] = {}
+        lengths: np.ndarray | None = None
         for word, fields in scoring.group_terms(terms).items():
-            tfn: dict[int, float] = {}
+            tfn = np.zeros(n_all, dtype=np.float64)
+            seen = np.zeros(n_all, dtype=bool)
             for fieldname in fields:
                 term = xq.PREFIX[fieldname] + word
                 if len(term.encode("utf-8")) > 245:
                     continue
+                ids, wdf = xq.postings(st, term)
+                if not len(ids):
+                    continue
                 weight, b = FIELD_WEIGHT.get(fieldname, 1.0), FIELD_B.get(fieldname, scoring.DEFAULT_B)
-                for item in st.db.postlist(term):
-                    norm = 1.0 - b + b * item.doclength / avg if b else 1.0
-                    tfn[item.docid] = tfn.get(item.docid, 0.0) + weight * item.wdf / norm
-            if not tfn:
+                if b:
+                    lengths = xq.doc_lengths(st) if lengths is None else lengths
+                    norm = 1.0 - b + b * lengths[ids] / avg
+                    tfn[ids] += weight * wdf / norm
+                else:
+                    tfn[ids] += weight * wdf / 1.0
+                seen[ids] = True
+            df = int(np.count_nonzero(seen))
+            if not df:
                 continue
-            w = scoring.idf(n_docs, len(tfn))
-            for d, t in tfn.items():
-                out[d] = out.get(d, 0.0) + w * t * (K1 + 1.0) / (K1 + t)
-        return out
+            w = scoring.idf(n_docs, df)
+            t = tfn[seen]
+            out[seen] += w * t * (K1 + 1.0) / (K1 + t)
+            held |= seen
+        return out, held
     return st.sets.get_or(("bm25f", tuple(terms)), make)
+
+
+def bm25f_scores(st: XapianState, terms: list[tuple[str, str]]) -> dict[int, float]:
+    """docid -> BM25F score (scoring.bm25f's formula) of every article holding one of the terms."""
+    scores, held = bm25f_array(st, terms)
+    ids = np.flatnonzero(held)
+    return dict(zip(ids.tolist(), scores[ids].tolist()))
 
 
 def freshness(st: XapianState, ts: np.ndarray) -> np.ndarray:
@@ -65,14 +87,19 @@ def freshness(st: XapianState, ts: np.ndarray) -> np.ndarray:
     return np.where(ts >= 0, fresh, 1.0)
 
 
+def keyword_ranks(st: XapianState, docid: int) -> dict[str, int]:
+    """An article's stored keywords -> position (scoring.keyword_ranks), kept per state."""
+    return st.keyword_ranks.get_or(
+        docid, lambda: {w: i for i, w in enumerate((xq.stored(st, docid).get("keywords") or "").split())})
+
+
 def _proximity(st: XapianState, ids: list[int], words: list[str]) -> np.ndarray:
     out = np.ones(len(ids), dtype=np.float64)
     words = [w for w in dict.fromkeys(words) if w]
     if len(words) < 2:
         return out
     for k, d in enumerate(ids):
-        fields = xq.stored(st, d)
-        found = scoring.smallest_gap(fold_text(fields.get("title", "") + "\n" + fields.get("body", "")), words)
+        found = scoring.smallest_gap(xq.folded_text(st, d), words)
         if found is not None:
             gap, n = found
             share = (n - 1) / (len(words) - 1)
@@ -84,7 +111,7 @@ def _aboutness(st: XapianState, ids: list[int], words: list[str]) -> np.ndarray:
     out = np.ones(len(ids), dtype=np.float64)
     ws = list(dict.fromkeys(words))
     for k, d in enumerate(ids):
-        ranks = {w: i for i, w in enumerate((xq.stored(st, d).get("keywords") or "").split())}
+        ranks = keyword_ranks(st, d)
         if ranks:
             got = sum(1.0 - ranks[w] / len(ranks) for w in ws if w in ranks)
             out[k] = 1.0 + scoring.ABOUT_WEIGHT * got / len(ws)
@@ -97,8 +124,8 @@ def order(st: XapianState, p: Plan, docs: frozenset[int], sort: str) -> list[tup
     if sort in ("newest", "oldest"):
         keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
         return [(d, None) for d in arr[np.lexsort(keys)].tolist()]
-    weights = bm25f_scores(st, p.terms)
-    scores = np.fromiter((weights.get(d, 0.0) for d in arr.tolist()), dtype=np.float64, count=len(arr))
+    weights, _held = bm25f_array(st, p.terms)
+    scores = weights[arr] if len(arr) else np.zeros(0, dtype=np.float64)
     scores = scores * freshness(st, ts)
     if p.years and len(arr):
         years = np.fromiter((int(xq.text_column(st, 5).get(d, "0")) for d in arr.tolist()), dtype=np.int64,
