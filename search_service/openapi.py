@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from search_service.cost import MAX_CHANNELS
 from search_service.params import INTERVALS, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW, SORTS
 
 _STR_OR_NULL = {"type": ["string", "null"]}
@@ -30,7 +31,7 @@ SEARCH_PARAMS = [
     _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
            "Search text: words, \"exact substring\", -exclude, OR, (), title:/author:/source:/channel: prefixes",
            required=True),
-    _param("channel", {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 20},
+    _param("channel", {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": MAX_CHANNELS},
            "Channel filter (repeatable: any of them)", style="form", explode=True),
     _param("from", _or_blank({"type": "string", "format": "date"}), "Published on or after (YYYY-MM-DD, not after `to`)"),
     _param("to", _or_blank({"type": "string", "format": "date"}), "Published on or before (YYYY-MM-DD, inclusive)"),
