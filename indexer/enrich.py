@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from indexer.analysis import ChineseTokenizer, fold_text, is_han
+from indexer.analysis import fold_text, is_han, word_spans
 from indexer.model import Article, Problem
 
 KEYWORD_COUNT = 8
-_tokenizer = ChineseTokenizer()
 
 # Words too common in news to describe what an article is about.
 _KEYWORD_STOP = set(
@@ -35,10 +34,9 @@ class Pretokenized(str):
 
 
 def analyse_text(text: str) -> Pretokenized:
-    tokens = [(t.text, t.pos, t.startchar, t.endchar)
-              for t in _tokenizer(text, positions=True, chars=True, mode="index")]
+    """The tokens ChineseTokenizer gives in index mode (sub-words included), without its Token objects."""
     value = Pretokenized(text)
-    value.tokens = tokens
+    value.tokens = list(word_spans(text, True))
     return value
 
 
@@ -47,6 +45,12 @@ def _idf() -> tuple[dict[str, float], float]:
 
     loader = jieba.analyse.default_tfidf
     return loader.idf_freq, loader.median_idf
+
+
+@lru_cache(maxsize=200_000)
+def _keyword_candidate(text: str) -> bool:
+    """Can this word be a keyword? (Asked once per distinct word: words repeat across articles.)"""
+    return len(text) >= 2 and text not in _KEYWORD_STOP and any(is_han(c) or c.isalpha() for c in text)
 
 
 def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[str, int, int, int]],
@@ -60,7 +64,7 @@ def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[s
             if pos == last_pos:  # a sub-word sharing its parent's position
                 continue
             last_pos = pos
-            if len(text) < 2 or text in _KEYWORD_STOP or not any(is_han(c) or c.isalpha() for c in text):
+            if not _keyword_candidate(text):
                 continue
             tf[text] += weight
     scored = sorted(tf.items(), key=lambda kv: (-kv[1] * idf.get(kv[0], median), kv[0]))
