@@ -23,10 +23,16 @@ Whoosh's posting pool (sorted runs on disk) and the segment is finished by Whoos
 """
 from __future__ import annotations
 
+import zlib
 from array import array
 from typing import Any
 
 from whoosh import formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.compat import dumps
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 from indexer.analysis import ChineseTokenizer
@@ -39,6 +45,9 @@ MEMO_ENTRIES = 20_000
 # tracemalloc on real articles: arrays of doc numbers and weights, a list of value bytes).
 POSTING_BYTES = 60
 TERM_BYTES = 420
+
+
+_TERMINFO = W3TermInfo._struct
 
 
 class CachedLengths:
@@ -205,7 +214,8 @@ class BuildSegmentWriter(SegmentWriter):
 
 def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: CachedLengths | None) -> None:
     """Write the buffered postings through Whoosh's field writer, a block of postings at a time:
-    what FieldWriter.add_postings does one posting at a time, to the same bytes."""
+    what FieldWriter.add_postings does one posting at a time, to the same bytes. A term whose
+    postings fit in one block (nearly all of them) is encoded here in one go (single_block)."""
     terms = buffer.terms
     current = None
     field_lengths: list[int] = []
@@ -217,7 +227,11 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
             current = fieldname
             fieldwriter.start_field(fieldname, schema[fieldname])
             field_lengths = lengths.field(fieldname) if lengths else []
+            one_block = BlockWriter(fieldwriter)
         docs, weights, values = terms[key]
+        if len(docs) <= one_block.limit:
+            one_block.term(tbytes, docs, weights, values, field_lengths)
+            continue
         fieldwriter.start_term(tbytes)
         postwriter = fieldwriter._postwriter
         blocklimit = postwriter._blocklimit
@@ -237,6 +251,64 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
                 postwriter._minlength = min(nonzero) if nonzero else None
                 postwriter._maxlength = max(found)
         fieldwriter.finish_term()
-    del terms
     if current is not None:
         fieldwriter.finish_field()
+
+
+class BlockWriter:
+    """One field's terms whose postings fit in one block, written as Whoosh's W3PostingsWriter,
+    W3TermInfo and W3FieldWriter.finish_term write them (whoosh/codec/whoosh3.py: the block
+    header and its pickled, zlib-compressed (ids, weights, values); the term info row), without
+    their per-term objects and calls. tests/test_segment_build.py compares the bytes."""
+
+    def __init__(self, fieldwriter: Any) -> None:
+        postwriter = fieldwriter._postwriter
+        self.limit = postwriter._blocklimit
+        self.compression = postwriter._compression
+        self.fixedsize = fieldwriter._format.fixed_value_size()
+        self.postfile = postwriter._postfile
+        self.tindex = fieldwriter._tindex
+        self.prefix = pack_ushort(fieldwriter._fieldid)
+
+    def term(self, tbytes: bytes, docs: array, weights: array, values: list,
+             field_lengths: list[int]) -> None:
+        n = len(docs)
+        w32 = array("f", weights)
+        first = w32[0]
+        if first == 1.0 and w32.count(1.0) == n:
+            mini_weights = None
+        elif w32.count(first) == n:
+            mini_weights = first
+        else:
+            mini_weights = tuple(w32)
+        fixed = self.fixedsize
+        kept = [v for v in values if v]
+        if fixed is None or fixed < 0:
+            mini_values: Any = tuple(kept)
+        elif fixed == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(kept)
+        data = dumps((tuple(delta_encode(docs)), mini_weights, mini_values), 2)
+        if self.compression:
+            data = zlib.compress(data, self.compression)
+        maxweight = max(0, max(weights))
+        if field_lengths:
+            found = [field_lengths[d] for d in docs]
+            nonzero = [x for x in found if x]
+            minlength = min(nonzero) if nonzero else None
+            maxlength = max(found)
+        else:
+            minlength, maxlength = None, 0
+        info = dumps((n, docs[-1], maxweight, self.compression, length_to_byte(minlength),
+                      length_to_byte(maxlength)), 2)
+        postfile = self.postfile
+        offset = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        postfile.write_int(-(len(info) + len(data)))  # negative: the last block of the term
+        postfile.write(info)
+        postfile.write(data)
+        extent = len(WHOOSH3_HEADER_MAGIC) + 4 + len(info) + len(data)
+        row = _TERMINFO.pack(False, sum(w32), n, 0 if minlength is None else length_to_byte(minlength),
+                             length_to_byte(maxlength), maxweight, docs[0], docs[-1])
+        self.tindex.add(self.prefix + tbytes, row + pack_long(offset) + pack_int(extent))
