@@ -74,9 +74,13 @@ def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[s
 _BIT_SHIFTS = np.arange(64, dtype=np.uint64)
 
 
-@lru_cache(maxsize=200_000)
-def _feature_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
+def _digest(word: str) -> bytes:
+    return hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+
+
+@lru_cache(maxsize=4096)
+def _count_weight(count: int) -> float:
+    return 1 + math.log(count)
 
 
 def simhash(tokens: list[tuple[str, int, int, int]]) -> int:
@@ -92,8 +96,9 @@ def simhash(tokens: list[tuple[str, int, int, int]]) -> int:
         return 0
     # Vectorised (a per-bit Python loop was ~2 ms an article, 15% of a build): each feature
     # votes +w on the bits its hash sets and -w on the others; set the bits with a positive sum.
-    hashes = np.fromiter((_feature_hash(f) for f in feats), dtype=np.uint64, count=len(feats))
-    weights = np.fromiter((1 + math.log(c) for c in feats.values()), dtype=np.float64, count=len(feats))
+    # The features' hashes (each a big-endian 64-bit blake2b digest) in one buffer.
+    hashes = np.frombuffer(b"".join(map(_digest, feats)), dtype=">u8").astype(np.uint64)
+    weights = np.fromiter(map(_count_weight, feats.values()), dtype=np.float64, count=len(feats))
     bits = (hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)
     acc = weights @ (bits.astype(np.float64) * 2.0 - 1.0)
     return sum(1 << int(bit) for bit in np.flatnonzero(acc > 0))
