@@ -24,8 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("indexer", "search_service")
 SERVICE_MAY_IMPORT = {"indexer.analysis", "indexer.schema", "indexer.store", "indexer.errors",
-                      "indexer.columns", "indexer.xapian_doc",
-                      "indexer.jieba_blocks"}  # part of indexer.analysis: jieba's cut with a block cache
+                      "indexer.columns", "indexer.xapian_doc"}
 # Loaded by those (never imported by the service itself): indexer.analysis's cached jieba cut.
 LOADED_WITH_THEM = {"indexer.jieba_blocks"}
 COMPOSITION_ROOT = {"search_service.cli": {"indexer.cli", "indexer.cli_admin", "indexer.cli_sync"}}
