@@ -31,7 +31,10 @@ from indexer.model import Article, Problem
 from indexer.segment_build import BuildSegmentWriter, supported
 from indexer.store import close_inherited_locks
 
-LIMIT_MB = 128      # each worker's posting buffer (Whoosh spills sorted runs to disk beyond it)
+# Each worker's posting buffer (indexer/segment_build.py; beyond it the postings go to Whoosh's
+# sorted runs on disk, as Whoosh's pool did at 128 MB of its own estimate, ~165 MB of memory):
+# a half of the real corpus (~2.1 M postings, ~100k terms) fits.
+LIMIT_MB = 192
 POLL_SECONDS = 0.2  # how often the main process looks at the workers (and reports progress)
 
 

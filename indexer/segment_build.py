@@ -43,8 +43,8 @@ MEMO_MAX_CHARS = 200
 MEMO_ENTRIES = 20_000
 # Rough bytes of Python memory per buffered posting and per buffered term (measured with
 # tracemalloc on real articles: arrays of doc numbers and weights, a list of value bytes).
-POSTING_BYTES = 60
-TERM_BYTES = 420
+POSTING_BYTES = 24
+TERM_BYTES = 560
 
 
 _TERMINFO = W3TermInfo._struct
@@ -89,10 +89,12 @@ def grouped_postings(tokens: list[tuple[str, int, int, int]], fmt: Any) -> list[
 
 
 class TermBuffer:
-    """Postings grouped per (field name, term bytes), in the order documents were added."""
+    """Postings grouped per (field name, term bytes), in the order documents were added: per term
+    the doc numbers, the weights, and the encoded values as one byte string with end offsets
+    (a bytes object per posting would cost 33 bytes of overhead each)."""
 
     def __init__(self, limit_bytes: int) -> None:
-        self.terms: dict[tuple[str, bytes], tuple[array, array, list]] = {}
+        self.terms: dict[tuple[str, bytes], tuple[array, array, array, bytearray]] = {}
         self.limit = limit_bytes
         self.size = 0
 
@@ -104,25 +106,41 @@ class TermBuffer:
             key = (fieldname, tbytes)
             entry = terms.get(key)
             if entry is None:
-                entry = terms[key] = (array("I"), array("d"), [])
+                entry = terms[key] = (array("I"), array("d"), array("I"), bytearray())
                 size += TERM_BYTES + len(tbytes)
             entry[0].append(docnum)
             entry[1].append(weight * boost)
-            entry[2].append(vbytes)
-            size += POSTING_BYTES + (len(vbytes) if vbytes else 0)
+            blob = entry[3]
+            if vbytes:
+                blob += vbytes
+                size += len(vbytes)
+            entry[2].append(len(blob))
+            size += POSTING_BYTES
         self.size += size
 
     def full(self) -> bool:
         return self.size > self.limit
 
-    def tuples(self) -> list[tuple[str, bytes, int, float, bytes | None]]:
-        """The buffer as Whoosh posting-pool items, then emptied."""
-        items = [(fieldname, tbytes, docnum, weight, vbytes)
-                 for (fieldname, tbytes), (docs, weights, values) in self.terms.items()
-                 for docnum, weight, vbytes in zip(docs, weights, values)]
-        self.terms = {}
+    def tuples(self) -> list[tuple[str, bytes, int, float, bytes]]:
+        """The buffer as Whoosh posting-pool items (each term freed as it is converted), then empty."""
+        items = []
+        terms = self.terms
+        while terms:
+            (fieldname, tbytes), (docs, weights, ends, blob) = terms.popitem()
+            items.extend((fieldname, tbytes, docnum, weight, vbytes)
+                         for docnum, weight, vbytes in zip(docs, weights, values(ends, blob)))
         self.size = 0
         return items
+
+
+def values(ends: array, blob: bytearray) -> list[bytes]:
+    """The encoded values of a term's postings (b"" for none) from their end offsets in `blob`."""
+    out = []
+    start = 0
+    for end in ends:
+        out.append(bytes(blob[start:end]))
+        start = end
+    return out
 
 
 def supported(schema: Any) -> bool:
@@ -151,9 +169,7 @@ class BuildSegmentWriter(SegmentWriter):
                 if len(self.memo) >= MEMO_ENTRIES:
                     self.memo.clear()
                 items = self.memo[key] = list(field.index(value))
-            # Fresh value objects: Whoosh pickles a block's values, and one object seen twice
-            # would be pickled as a back-reference (smaller bytes than Whoosh's own writer gives).
-            return [(t, f, w, bytes(memoryview(v)) if v else v) for t, f, w, v in items]
+            return items  # their value bytes are copied into the buffer
         return list(field.index(value))
 
     def add_document(self, **fields: Any) -> None:
@@ -218,6 +234,7 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
     postings fit in one block (nearly all of them) is encoded here in one go (single_block)."""
     terms = buffer.terms
     current = None
+    _values = values
     field_lengths: list[int] = []
     for key in sorted(terms):
         fieldname, tbytes = key
@@ -228,9 +245,10 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
             fieldwriter.start_field(fieldname, schema[fieldname])
             field_lengths = lengths.field(fieldname) if lengths else []
             one_block = BlockWriter(fieldwriter)
-        docs, weights, values = terms[key]
+        docs, weights, ends, blob = terms.pop(key)  # freed as written
+        vals = _values(ends, blob)
         if len(docs) <= one_block.limit:
-            one_block.term(tbytes, docs, weights, values, field_lengths)
+            one_block.term(tbytes, docs, weights, vals, field_lengths)
             continue
         fieldwriter.start_term(tbytes)
         postwriter = fieldwriter._postwriter
@@ -243,7 +261,7 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
             block_weights = weights[start:end]
             postwriter._ids = docs[start:end]
             postwriter._weights = array("f", block_weights)
-            postwriter._values = [v for v in values[start:end] if v]
+            postwriter._values = [v for v in vals[start:end] if v]
             postwriter._maxweight = max(0, max(block_weights))
             if field_lengths:
                 found = [field_lengths[d] for d in postwriter._ids]
