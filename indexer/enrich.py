@@ -47,6 +47,11 @@ def _idf() -> tuple[dict[str, float], float]:
     return loader.idf_freq, loader.median_idf
 
 
+def keyword_idf() -> None:
+    """Load jieba's IDF table now (a parent process does, so that forked workers share it)."""
+    _idf()
+
+
 @lru_cache(maxsize=200_000)
 def _keyword_candidate(text: str) -> bool:
     """Can this word be a keyword? (Asked once per distinct word: words repeat across articles.)"""
