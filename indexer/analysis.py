@@ -17,6 +17,7 @@ from pathlib import Path
 import jieba
 from whoosh.analysis import Token, Tokenizer
 
+from indexer import jieba_blocks
 from indexer.errors import BadDictionary
 
 jieba.setLogLevel(logging.WARNING)
@@ -188,7 +189,7 @@ def is_han(ch: str) -> bool:
 def segment(folded: str) -> Iterator[tuple[str, int, int]]:
     """Stage 2: (word, start, end) over already-folded text, skipping spaces and punctuation."""
     ensure_initialised()
-    for word, start, end in jieba.tokenize(folded, HMM=True):
+    for word, start, end in jieba_blocks.tokenize(folded):  # jieba.tokenize(folded, HMM=True), cached
         if _WORDISH.search(word):
             yield word, start, end
 

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from indexer.analysis import ChineseTokenizer, fold_text, is_han
+from indexer.analysis import fold_text, is_han, word_spans
 from indexer.model import Article, Problem
 
 KEYWORD_COUNT = 8
-_tokenizer = ChineseTokenizer()
 
 # Words too common in news to describe what an article is about.
 _KEYWORD_STOP = set(
@@ -35,10 +34,9 @@ class Pretokenized(str):
 
 
 def analyse_text(text: str) -> Pretokenized:
-    tokens = [(t.text, t.pos, t.startchar, t.endchar)
-              for t in _tokenizer(text, positions=True, chars=True, mode="index")]
+    """The tokens ChineseTokenizer gives in index mode (sub-words included), without its Token objects."""
     value = Pretokenized(text)
-    value.tokens = tokens
+    value.tokens = list(word_spans(text, True))
     return value
 
 
@@ -47,6 +45,17 @@ def _idf() -> tuple[dict[str, float], float]:
 
     loader = jieba.analyse.default_tfidf
     return loader.idf_freq, loader.median_idf
+
+
+def keyword_idf() -> None:
+    """Load jieba's IDF table now (a parent process does, so that forked workers share it)."""
+    _idf()
+
+
+@lru_cache(maxsize=200_000)
+def _keyword_candidate(text: str) -> bool:
+    """Can this word be a keyword? (Asked once per distinct word: words repeat across articles.)"""
+    return len(text) >= 2 and text not in _KEYWORD_STOP and any(is_han(c) or c.isalpha() for c in text)
 
 
 def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[str, int, int, int]],
@@ -60,7 +69,7 @@ def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[s
             if pos == last_pos:  # a sub-word sharing its parent's position
                 continue
             last_pos = pos
-            if len(text) < 2 or text in _KEYWORD_STOP or not any(is_han(c) or c.isalpha() for c in text):
+            if not _keyword_candidate(text):
                 continue
             tf[text] += weight
     scored = sorted(tf.items(), key=lambda kv: (-kv[1] * idf.get(kv[0], median), kv[0]))
@@ -70,9 +79,13 @@ def keywords(tokens: list[tuple[str, int, int, int]], title_tokens: list[tuple[s
 _BIT_SHIFTS = np.arange(64, dtype=np.uint64)
 
 
-@lru_cache(maxsize=200_000)
-def _feature_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
+def _digest(word: str) -> bytes:
+    return hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+
+
+@lru_cache(maxsize=4096)
+def _count_weight(count: int) -> float:
+    return 1 + math.log(count)
 
 
 def simhash(tokens: list[tuple[str, int, int, int]]) -> int:
@@ -88,8 +101,9 @@ def simhash(tokens: list[tuple[str, int, int, int]]) -> int:
         return 0
     # Vectorised (a per-bit Python loop was ~2 ms an article, 15% of a build): each feature
     # votes +w on the bits its hash sets and -w on the others; set the bits with a positive sum.
-    hashes = np.fromiter((_feature_hash(f) for f in feats), dtype=np.uint64, count=len(feats))
-    weights = np.fromiter((1 + math.log(c) for c in feats.values()), dtype=np.float64, count=len(feats))
+    # The features' hashes (each a big-endian 64-bit blake2b digest) in one buffer.
+    hashes = np.frombuffer(b"".join(map(_digest, feats)), dtype=">u8").astype(np.uint64)
+    weights = np.fromiter(map(_count_weight, feats.values()), dtype=np.float64, count=len(feats))
     bits = (hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)
     acc = weights @ (bits.astype(np.float64) * 2.0 - 1.0)
     return sum(1 << int(bit) for bit in np.flatnonzero(acc > 0))

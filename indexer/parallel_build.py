@@ -28,9 +28,13 @@ from whoosh.writing import SegmentWriter
 from indexer import columns, enrich, ngrams
 from indexer.errors import NewsSearchError
 from indexer.model import Article, Problem
+from indexer.segment_build import BuildSegmentWriter, supported
 from indexer.store import close_inherited_locks
 
-LIMIT_MB = 128      # each worker's posting buffer (Whoosh spills sorted runs to disk beyond it)
+# Each worker's posting buffer (indexer/segment_build.py; beyond it the postings go to Whoosh's
+# sorted runs on disk, as Whoosh's pool did at 128 MB of its own estimate, ~165 MB of memory):
+# a half of the real corpus (~2.1 M postings, ~100k terms) fits.
+LIMIT_MB = 192
 POLL_SECONDS = 0.2  # how often the main process looks at the workers (and reports progress)
 
 
@@ -43,40 +47,11 @@ def share(record: int, total: int, procs: int) -> int:
     return min(record * procs // max(total, 1), procs - 1)
 
 
-class CachedLengths:
-    """A per-document reader whose field lengths come from one list per field: Whoosh's segment
-    flush asks for the length of every posting's document (692k calls for 3,000 articles, 8% of a
-    profiled build), each through a column reader lookup."""
-
-    def __init__(self, pdr: Any) -> None:
-        self.pdr = pdr
-        self.count = pdr.doc_count_all()
-        self.lists: dict[str, list[int]] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        lengths = self.lists.get(fieldname)
-        if lengths is None:
-            lengths = self.lists[fieldname] = [self.pdr.doc_field_length(d, fieldname, 0)
-                                               for d in range(self.count)]
-        return lengths[docnum] if 0 <= docnum < self.count else default
-
-
-def flush_segment(writer: SegmentWriter) -> None:
-    """SegmentWriter._flush_segment with the lengths read through CachedLengths."""
-    writer.perdocwriter.close()
-    pdr = writer.per_document_reader() if writer.codec.length_stats else None
-    writer.fieldwriter.add_postings(writer.schema, CachedLengths(pdr) if pdr else None, writer.pool.iter_postings())
-    writer.fieldwriter.close()
-    if pdr:
-        pdr.close()
-
-
 def _worker(k: int, path: str, inbox: Any, outbox: Any, indexed: Any, skipped: Any) -> None:
     close_inherited_locks()
     try:
         ix = whoosh_index.open_dir(path)
-        writer = SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB)
-        writer._flush_segment = lambda: flush_segment(writer)  # type: ignore[method-assign]
+        writer = (BuildSegmentWriter if supported(ix.schema) else SegmentWriter)(ix, _lk=False, limitmb=LIMIT_MB)
         problems: list[Problem] = []
         while (item := inbox.get()) is not None:
             doc = enrich.analyse_item(item)  # looked up here: tests replace it

@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from whoosh.writing import SegmentWriter
 
 from indexer import build, enrich
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
 from indexer.parallel_build import BuildWorkerFailed, share
+from indexer.segment_build import BuildSegmentWriter
 from indexer.store import IndexStore, open_index
 from lifecycle_util import many_records, search_answers, write_jsonl
 from search_service.index import SearchIndex
@@ -106,7 +106,7 @@ def test_a_worker_that_raises_fails_the_rebuild_with_its_error(
     def full_disk(self, **fields):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(SegmentWriter, "add_document", full_disk)
+    monkeypatch.setattr(BuildSegmentWriter, "add_document", full_disk)  # the workers' writer
     new = write_jsonl(tmp_path / "new.jsonl", many_records(6, prefix="new"))
     with pytest.raises(BuildWorkerFailed, match="No space left on device"):
         rebuild([str(new)], live_index, procs=2)
