@@ -183,7 +183,8 @@ class InProcess:
                   f"p95 {out[scenario]['cold_cpu']['p95']:.1f} ms (n={len(rows)})", flush=True)
         return out
 
-    def profile(self, mix: list[dict[str, Any]], n: int) -> str:
+    def profiled(self, mix: list[dict[str, Any]], n: int) -> cProfile.Profile:
+        """cProfile of the first n queries of the mix as cold full requests."""
         prof = cProfile.Profile()
         for row in mix[:n]:
             raw = params_for(row, "full", {})
@@ -191,8 +192,11 @@ class InProcess:
             prof.enable()
             self.search(raw)
             prof.disable()
+        return prof
+
+    def profile(self, mix: list[dict[str, Any]], n: int) -> str:
         buf = io.StringIO()
-        stats = pstats.Stats(prof, stream=buf)
+        stats = pstats.Stats(self.profiled(mix, n), stream=buf)
         stats.sort_stats("cumulative").print_stats(30)
         stats.sort_stats("tottime").print_stats(15)
         return buf.getvalue().replace(str(REPO) + "/", "").replace(sys.prefix + "/", "")

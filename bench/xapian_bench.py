@@ -110,17 +110,9 @@ STEPS = ("autocorrect", "did_you_mean", "match", "filter", "rank", "facet_counts
 
 def profile(ip: InProcess, mix: list[dict[str, Any]], n: int) -> dict[str, Any]:
     """cProfile of n cold full requests: cumulative seconds of each XapianEngine step, the total."""
-    import cProfile
     import pstats
 
-    prof = cProfile.Profile()
-    for row in mix[:n]:
-        raw = params_for(row, "full", {})
-        ip.clear()
-        prof.enable()
-        ip.search(raw)
-        prof.disable()
-    stats = pstats.Stats(prof)
+    stats = pstats.Stats(ip.profiled(mix, n))
     total = stats.total_tt
     steps = {name: 0.0 for name in STEPS}
     for (path, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]

@@ -56,7 +56,6 @@ def pause() -> float:
     return time.perf_counter() - started
 
 
-
 def wait_quiet(quiet_s: float = QUIET_S, max_wait_s: float = QUIET_MAX_WAIT_S) -> float:
     """Wait until no request has run for `quiet_s` seconds, or `max_wait_s` at most; returns the
     seconds waited."""

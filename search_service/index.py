@@ -8,6 +8,7 @@ request in flight keeps using the one it started with while the next request see
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 import threading
 import time
 from collections import OrderedDict
@@ -137,6 +138,14 @@ class Snapshot:
         """(segment reader, first global docnum) per segment, in docnum order."""
         reader = self.searcher().reader()
         return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+
+    @cached_property
+    def _leaf_starts(self) -> list[int]:
+        return [offset for _leaf, offset in self.leaves()]
+
+    def locate(self, docnum: int) -> tuple[Any, int]:
+        """(segment reader, its first global docnum) of the segment holding `docnum`."""
+        return self.leaves()[bisect_right(self._leaf_starts, docnum) - 1]
 
     def segment_value(self, leaf: Any, name: Hashable, make: Any) -> Any:
         """make() for one segment of this generation, cached across snapshots."""

@@ -8,7 +8,6 @@ Matching stays exact (search_service.match); this module only orders the matched
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 
 import numpy as np
 
@@ -220,13 +219,11 @@ _KEYWORD_RANKS = LRU(KEYWORD_RANKS_CACHED)
 
 def keyword_ranks(snap: Snapshot, docnum: int) -> dict[str, int]:
     """An article's stored keywords (TF-IDF order, indexer/enrich.py) -> position, cached per doc."""
-    starts = snap.cached("leaf_starts", lambda: [(offset, leaf.segment().segment_id()) for leaf, offset in snap.leaves()])
-    k = bisect_right(starts, (docnum, "\U0010ffff")) - 1
-    offset, segment_id = starts[k]
+    leaf, offset = snap.locate(docnum)
 
     def make() -> dict[str, int]:
         return {w: i for i, w in enumerate((snap.stored(docnum).get("keywords") or "").split())}
-    return _KEYWORD_RANKS.get_or((str(snap.gen.path), segment_id, docnum - offset), make)
+    return _KEYWORD_RANKS.get_or((str(snap.gen.path), leaf.segment().segment_id(), docnum - offset), make)
 
 
 def aboutness(snap: Snapshot, arr: np.ndarray, words: list[str]) -> np.ndarray:

@@ -135,12 +135,8 @@ def _segment_weights(leaf: Any) -> dict[str, float]:
 def _word_weights(snap: Any, pause: Callable[[], Any]) -> dict[str, float]:
     """The sum of the segments' weights: what the whole index's doc frequencies give, without the
     multi-segment reader's per-term lookup in every segment (seconds after a few commits)."""
-    leaves = snap.leaves()
-    if len(leaves) == 1:
-        leaf = leaves[0][0]
-        return dict(snap.segment_value(leaf, "suggest_weights", lambda: _segment_weights(leaf)))
     weights: dict[str, float] = defaultdict(float)
-    for leaf, _offset in leaves:
+    for leaf, _offset in snap.leaves():
         pause()
         for i, (word, weight) in enumerate(
                 snap.segment_value(leaf, "suggest_weights", lambda leaf=leaf: _segment_weights(leaf)).items()):
@@ -150,11 +146,10 @@ def _word_weights(snap: Any, pause: Callable[[], Any]) -> dict[str, float]:
     return dict(weights)
 
 
-def _title_of(snap: Any, leaves: list[tuple[Any, int]], starts: list[int], docnum: int) -> str:
+def _title_of(snap: Any, docnum: int) -> str:
     """A stored title through a per-segment cache shared by the snapshots of a generation (the
     newest titles are asked for again after every commit)."""
-    k = bisect_right(starts, docnum) - 1
-    leaf, offset = leaves[k]
+    leaf, offset = snap.locate(docnum)
     titles = snap.segment_value(leaf, "suggest_titles", dict)
     local = docnum - offset
     title = titles.get(local)
@@ -169,13 +164,11 @@ def _whoosh_inputs(snap: Any, pause: Callable[[], Any]) -> tuple[dict[str, float
     # Titles: newest first; the folded column already holds each folded title.
     ts, folded = snap.ts, snap.folded
     docs = sorted(snap.live_docs, key=lambda d: -(ts[d] if ts[d] is not None else -1))[:MAX_TITLES]
-    leaves = snap.leaves()
-    starts = [offset for _leaf, offset in leaves]
     titles = []
     for i, d in enumerate(docs):
         if not i % STEP:
             pause()
-        title = _title_of(snap, leaves, starts, d)
+        title = _title_of(snap, d)
         titles.append((title, folded[d].split("\n", 1)[0] if folded[d] else fold_text(title)))
     return vocab, titles
 
