@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from indexer.columns import has_arrays, paths, term_key
+from search_service import npyfile
 from search_service.index import Snapshot
 
 _OPEN_SEGMENTS = 256
@@ -62,7 +63,7 @@ def load(directory: Path, segment_id: str) -> SegmentColumns | None:
         return None
     try:
         files = paths(directory, segment_id)
-        cols = SegmentColumns(*(np.load(files[s], mmap_mode="r", allow_pickle=False)
+        cols = SegmentColumns(*(npyfile.open_readonly(files[s])
                                 for s in ("cdoc", "clab", "ctk", "cts", "ctd", "ctf")))
     except (OSError, ValueError):  # removed or half-written under us: read through Whoosh
         return None

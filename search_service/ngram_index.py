@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.store import NGRAM_UNIGRAM, has_ngrams, ngram_paths
+from search_service import npyfile
 from search_service.index import Snapshot
 
 # Candidates below this many: checking them is cheaper than intersecting more postings.
@@ -54,7 +55,7 @@ def _load(directory: Path, segment_id: str) -> SegmentGrams | None:
         return None
     try:
         files = ngram_paths(directory, segment_id)
-        grams = SegmentGrams(*(np.load(files[s], mmap_mode="r") for s in ("ngk", "ngs", "ngd")))
+        grams = SegmentGrams(*(npyfile.open_readonly(files[s]) for s in ("ngk", "ngs", "ngd")))
     except (OSError, ValueError):  # removed or half-written under us: scan that segment
         return None
     with _loaded_lock:
