@@ -155,6 +155,7 @@ def find_groups(docs: Iterable[int], hashes: Sequence[int | None], ts: Sequence[
 
 
 SegKey = tuple[str, int]  # (segment id, local docnum): names an article across commits
+Buckets = dict[int, list[int]]  # hash of the whitespace-free folded body -> local docnums
 
 
 def _window_edges_of_new(new: list[int], live: frozenset[int], hashes: Sequence[int | None], ts: Sequence[int],
@@ -179,13 +180,42 @@ def _window_edges_of_new(new: list[int], live: frozenset[int], hashes: Sequence[
     return edges
 
 
+def _held_twice(h: int, buckets: dict[str, Buckets]) -> bool:
+    n = 0
+    for b in buckets.values():
+        n += len(b.get(h, ()))
+        if n > 1:
+            return True
+    return False
+
+
+def _patch_buckets(old: dict[str, Buckets], old_multi: frozenset[int], segments: frozenset[str],
+                   added: dict[str, Buckets]) -> tuple[dict[str, Buckets], frozenset[int]]:
+    """The previous snapshot's body-hash buckets with its dropped segments (merged away) removed
+    and the new segments' added, and the hashes held by two or more articles: the cost is the
+    changed segments', never the archive's (a commit must not regroup 10^6 bodies)."""
+    buckets = {seg: b for seg, b in old.items() if seg in segments}
+    multi = set(old_multi)
+    for seg, b in old.items():
+        if seg not in segments:
+            for h in b.keys() & multi:
+                multi.discard(h)  # re-added below when still held twice
+    buckets.update(added)
+    touched = [h for seg, b in old.items() if seg not in segments for h in b.keys() & old_multi]
+    touched += [h for b in added.values() for h in b]
+    for h in touched:
+        if h not in multi and _held_twice(h, buckets):
+            multi.add(h)
+    return buckets, frozenset(multi)
+
+
 def compute_groups(snap: Snapshot) -> dict[int, int]:
     """docnum -> group id (the group's earliest article) for docs that have reprints.
 
     After a commit of the same generation the previous snapshot's state is carried over: the
     date-window pairs of articles in segments it also had (deleted ones drop out) and the body
-    hash of every article; only the articles of new segments are compared, instead of
-    regrouping the whole archive. Identical bodies are grouped from the hash buckets each time
+    hash buckets of its segments; only the articles of new segments are compared, instead of
+    regrouping the whole archive. Identical bodies are grouped from the buckets held twice
     (a bucket's members are compared, so a hash collision cannot join two stories)."""
     hashes = snap._column("simhash")
     folded = snap.folded
@@ -209,6 +239,8 @@ def compute_groups(snap: Snapshot) -> dict[int, int]:
         return seg, d - offset
 
     prev = snap.carried("reprint_state")
+    old_buckets: dict[str, Buckets] = {}
+    old_multi: frozenset[int] = frozenset()
     if prev is None:
         all_texts = [body_text(t) if t else "" for t in folded]
         texts.update(enumerate(all_texts))
@@ -216,34 +248,33 @@ def compute_groups(snap: Snapshot) -> dict[int, int]:
             window_edges = find_edges(live, hashes, snap.ts, all_texts, identical=False)
         except deadline.Partial as partial:  # out of time: these groups for this request only
             raise deadline.Partial(groups_of(partial.value, snap.ts)) from None
-        new = sorted(live)
-        by_text: dict[int, list[SegKey]] = defaultdict(list)
     else:
-        old_edges, old_by_text, old_segments = prev
+        old_edges, old_buckets, old_multi = prev
         window_edges = [(a, b) for a, b in ((doc(x), doc(y)) for x, y in old_edges)
                         if a is not None and b is not None and a in live and b in live]
-        new = sorted(d for seg, offset, count in layout if seg not in old_segments
+        new = sorted(d for seg, offset, count in layout if seg not in old_buckets
                      for d in range(offset, offset + count) if d in live)
         window_edges += _window_edges_of_new(new, live, hashes, snap.ts, text)
-        by_text = defaultdict(list)
-        for h, keys in old_by_text.items():
-            kept = [k for k in keys if k[0] in segments]
-            if kept:
-                by_text[h] = kept
-    for d in new:
-        if text(d):
-            by_text[hash(text(d))].append(key(d))
-    # Rule 1, identical bodies, from the buckets with two or more live articles.
+    added: dict[str, Buckets] = {}
+    for seg, offset, count in layout:
+        if seg not in old_buckets:
+            b: Buckets = defaultdict(list)
+            for d in range(offset, offset + count):
+                if d in live and text(d):
+                    b[hash(text(d))].append(d - offset)
+            added[seg] = dict(b)
+    buckets, multi = _patch_buckets(old_buckets, old_multi, segments, added)
+    # Rule 1, identical bodies, from the buckets held by two or more articles.
     edges = list(window_edges)
-    for keys in by_text.values():
-        if len(keys) > 1:
-            members = [d for d in map(doc, keys) if d is not None and d in live]
-            first_with: dict[str, int] = {}
-            for d in members:
+    for h in multi:
+        members = [offsets[seg] + local for seg, b in buckets.items() for local in b.get(h, ())]
+        first_with: dict[str, int] = {}
+        for d in members:
+            if d in live:
                 first = first_with.setdefault(text(d), d)
                 if first != d:
                     edges.append((first, d))
-    snap.extra["reprint_state"] = ([(key(a), key(b)) for a, b in window_edges], dict(by_text), segments)
+    snap.extra["reprint_state"] = ([(key(a), key(b)) for a, b in window_edges], buckets, multi)
     return groups_of(edges, snap.ts)
 
 

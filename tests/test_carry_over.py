@@ -185,3 +185,51 @@ def test_keyword_ranks_of_unchanged_segments_are_not_read_again(index: Path, tmp
     added = max(new.live_docs)  # in the commit's new segment: its own keywords
     assert scoring.keyword_ranks(new, added) == {
         w: i for i, w in enumerate(new.stored(added)["keywords"].split())}
+
+
+def test_body_buckets_follow_merges_and_deletes_across_segments(index: Path, tmp_path: Path) -> None:
+    """Identical copies spread over several commits' segments, one deleted, then every segment
+    merged into one (documents renumbered): after each step the patched groups equal a regrouping."""
+    from indexer.update import optimize
+
+    records = demo_records()
+    snap = next_snapshot(index, None)
+    groups(snap)
+    first = records[0]["id"]
+    steps = [("update", 1, {first, "copy-1"}), ("update", 2, {first, "copy-1", "copy-2"}),
+             ("delete", 1, {first, "copy-2"}), ("update", 3, {first, "copy-2", "copy-3"}),
+             ("optimize", 0, {first, "copy-2", "copy-3"})]
+    for n, (action, k, expected) in enumerate(steps):
+        if action == "update":
+            copy = dict(records[0], id=f"copy-{k}", url=f"https://news.example.com/copy/{k}.html")
+            update([str(write_jsonl(tmp_path / f"u{n}.jsonl", [copy]))], index)
+        elif action == "delete":
+            delete([f"copy-{k}"], index)
+        else:
+            optimize(index, grace=0)
+        before = {leaf.segment().segment_id() for leaf, _o in snap.leaves()}
+        snap = next_snapshot(index, snap)
+        assert snap.carried("reprint_state") is not None
+        patched = groups(snap)
+        assert patched == compute_groups(next_snapshot(index, None)), (action, k)
+        ids = {snap.stored(d)["id"] for d in patched}
+        assert expected <= ids and not ({"copy-1", "copy-2", "copy-3"} - expected) & ids, (action, k)
+    after = {leaf.segment().segment_id() for leaf, _o in snap.leaves()}
+    assert len(after) == 1 and not after & before  # the merge path ran: every old segment dropped
+
+
+@pytest.mark.parametrize("kept, added, held_twice", [
+    ({"A", "C"}, {}, True),          # B merged away: A and C still hold the body
+    ({"A"}, {}, False),              # B and C gone: one copy left
+    ({"A"}, {"D": {7: [0]}}, True),  # ... and a new segment brings one back
+    ({"A", "B", "C"}, {"D": {8: [0, 1]}}, True),
+])
+def test_body_buckets_patched_from_the_changed_segments(kept: set[str], added: dict, held_twice: bool) -> None:
+    from search_service.reprints import _patch_buckets
+
+    old = {"A": {7: [0], 5: [1]}, "B": {7: [0]}, "C": {7: [3]}}
+    buckets, multi = _patch_buckets(old, frozenset({7}), frozenset(kept | set(added)), added)
+    assert set(buckets) == kept | set(added)
+    assert (7 in multi) is held_twice
+    assert 5 not in multi
+    assert (8 in multi) is ("D" in added and 8 in added["D"])
