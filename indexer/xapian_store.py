@@ -8,6 +8,9 @@ of them committed it (docs/xapian.md, "Generations"):
   metadata `news_search:pending` names it; the switch sets `news_search:generation`; the documents
   of older generations are deleted only after every shard switched.
 
+Every shard database also holds one filler document (xapian_doc.FILLER_TERM), so that XV<live> is
+never in every document once the older generations are deleted (a Xapian 1.4 matcher failure).
+
 A failure before the switch removes what the rebuild wrote (local: the directories; remote: the
 documents of the new generation, or the next writer does it) and leaves every shard serving the
 live generation. Articles are routed by shard_of(id, number of shards).
@@ -206,6 +209,7 @@ def rebuild(sources: list[Any], specs: list[str], *, userdict: str | None = None
                                  if sh.local else sh.db)
                     if not sh.local:
                         sh.target.set_metadata(xd.META_PENDING, new)
+                    xd.ensure_filler(sh.target)  # no term in every document (xapian_doc.FILLER_TERM)
             _write_all(s, new, sources, procs, report, progress)
             if report.indexed * 2 < live_docs and not allow_shrink:
                 raise ShrinkRefused(

@@ -97,6 +97,8 @@ def _prepare(s: Session, report: UpdateReport) -> str:
     for sh in s.shards:
         if not sh.local:
             purge_stale(sh, {gen})  # documents a failed rebuild left behind
+        if xd.ensure_filler(sh.db):  # a shard written before the filler existed (xapian_doc.FILLER_TERM)
+            sh.db.commit()
     text = s.shards[0].meta(xd.META_USERDICT)
     if text:
         # Segment like the generation was built (the dictionary travels in the shard metadata).

@@ -151,3 +151,49 @@ def test_failed_remote_rebuild_leaves_no_pending_documents(servers, tmp_path, mo
     monkeypatch.undo()
     src = write_jsonl(tmp_path / "u.jsonl", [dict(demo_record("demo-002"), title="新标题")])
     assert "updated 1" in cli("update", src, "--quiet", env=env_for(specs)).output
+
+
+def short_articles(n: int, prefix: str) -> list[dict]:
+    """`n` tiny articles (cheap to analyse): enough documents for Xapian's posting lists to span
+    several chunks, which the failure of issue 15 needs (about 1,200 on one database)."""
+    return [{"id": f"{prefix}-{i:05d}", "title": f"短讯{i}", "body": f"第{i}条消息，江城今天天气晴。",
+             "published": "2024-01-01 08:00:00", "source": "测试社", "channel": "国内",
+             "url": f"https://news.example.com/{prefix}/{i}.html"} for i in range(n)]
+
+
+def test_searches_after_a_second_remote_rebuild_and_a_delete(tmp_path):
+    """Issue 15: once a rebuild removed the older generation (or articles were deleted), Xapian 1.4
+    failed every unweighted match of XV<gen> with 'Unexpected end of posting list' while that term
+    was in every document of the shard; the filler document keeps it out of one."""
+    require_tool("xapian-tcpsrv")
+    proc, spec = serve_shard(tmp_path / "shard0")
+    try:
+        wait_ready(spec, proc)
+        env = env_for([spec])
+        src = write_jsonl(tmp_path / "short.jsonl", short_articles(1300, "short"))
+        for _ in range(2):
+            result = cli("rebuild", src, "--procs", "1", "--quiet", env=env)
+            assert result.exit_code == 0, result.output
+        db = xd.open_readable(spec, 2000)
+        assert sorted(t.term.decode()[2:] for t in db.allterms("XV")) == ["gen-000002"]
+        enquire = xapian.Enquire(db)
+        enquire.set_query(xapian.Query("XVgen-000002"))
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        assert enquire.get_mset(0, 2000, 2000).size() == 1300
+        assert cli("check", env=env).exit_code == 0
+
+        from search_service.app import create_app
+
+        client = create_app({"TESTING": True, "ENGINE": "xapian", "XAPIAN_SHARDS": spec, "XAPIAN_PARTIAL": False,
+                             "XAPIAN_TIMEOUT_MS": 5000, "INDEX_DIR": str(tmp_path / "ix"),
+                             "QUERY_LOG": False}).test_client()
+        resp = client.get("/api/search", query_string={"q": "天气"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        assert resp.get_json()["total"] == 1300
+        assert "deleted 1, not found 0" in cli("delete", "short-00007", env=env).output
+        enquire = xapian.Enquire(xd.open_readable(spec, 2000))
+        enquire.set_query(xapian.Query("XVgen-000002"))
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        assert enquire.get_mset(0, 2000, 2000).size() == 1299
+    finally:
+        stop(proc)
