@@ -113,8 +113,8 @@ def _check_full_match(spec: str, db: Any, gen: str, problems: list[str], warning
         enquire.get_mset(0, 1, db.get_doccount())
     except xapian.Error as exc:
         problems.append(f"{spec}: matching the generation {gen} fails ({type(exc).__name__}: {exc.get_msg()}); "
-                        f"run `news-search update` with any source (it adds the shard's filler document) "
-                        f"or `news-search rebuild`")
+                        f"any `news-search update` or `delete` adds the shard's filler document that avoids it "
+                        f"(issue 15), or run `news-search rebuild`")
         return
     if not db.get_termfreq(xd.FILLER_TERM):
         warnings.append(f"{spec} has no filler document (written before issue 15's fix): once articles are "

@@ -199,3 +199,34 @@ def test_searches_after_a_second_remote_rebuild_and_a_delete(tmp_path):
         assert enquire.get_mset(0, 2000, 2000).size() == 1299
     finally:
         stop(proc)
+
+
+def test_check_names_a_shard_written_before_the_filler_and_a_delete_repairs_it(tmp_path):
+    """A shard as written before issue 15's fix (no filler document) that then lost an article:
+    `check` names the failing match, and the next writer adds the filler."""
+    require_tool("xapian-tcpsrv")
+    proc, spec = serve_shard(tmp_path / "shard0")
+    try:
+        wait_ready(spec, proc)
+        host, port = xd.host_port(spec)
+        db = xapian.remote_open_writable(host, port, 10000)
+        for record in short_articles(1300, "old"):
+            db.add_document(xd.document(Article(**dict(record, published="2024-01-01T08:00:00")), "gen-000001"))
+        for key, value in ((xd.META_GENERATION, "gen-000001"), (xd.META_SHARDS, "1"), (xd.META_SHARD, "0")):
+            db.set_metadata(key, value)
+        db.commit()
+        db.delete_document("Qold-00003")
+        db.commit()
+        db.close()
+        env = env_for([spec])
+        result = cli("check", env=env)
+        assert result.exit_code == 1
+        assert f"problem: {spec}: matching the generation gen-000001 fails (DatabaseCorruptError" in result.output
+        assert "Unexpected end of posting list" in result.output
+        assert "deleted 0, not found 1" in cli("delete", "not-held", env=env).output
+        result = cli("check", env=env)
+        assert result.exit_code == 0, result.output
+        assert "problem" not in result.output and "filler" not in result.output
+        assert "1,299 documents" in result.output
+    finally:
+        stop(proc)
