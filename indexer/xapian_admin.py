@@ -103,6 +103,25 @@ def shard_stats(specs: list[str], timeout_ms: int | None = None) -> dict[str, An
     }
 
 
+def _check_full_match(spec: str, db: Any, gen: str, problems: list[str], warnings: list[str]) -> None:
+    """The unweighted match of the whole generation every search makes (issue 15), and the filler
+    document that keeps Xapian from failing it after deletions (indexer/xapian_doc.FILLER_TERM)."""
+    enquire = xapian.Enquire(db)
+    enquire.set_query(_generation_query(gen))
+    enquire.set_weighting_scheme(xapian.BoolWeight())
+    try:
+        enquire.get_mset(0, 1, db.get_doccount())
+    except xapian.Error as exc:
+        problems.append(f"{spec}: matching the generation {gen} fails ({type(exc).__name__}: {exc.get_msg()}); "
+                        f"any `news-search update` or `delete` adds the shard's filler document that avoids it "
+                        f"(issue 15), or run `news-search rebuild`")
+        return
+    if not db.get_termfreq(xd.FILLER_TERM):
+        warnings.append(f"{spec} has no filler document (written before issue 15's fix): once articles are "
+                        f"deleted, searches can fail with 'Unexpected end of posting list'; the next update, "
+                        f"delete or rebuild adds it")
+
+
 def check_shards(specs: list[str], sample: int = 50, timeout_ms: int | None = None) -> dict[str, Any]:
     """Every shard reachable, one generation, the layout it was built for, and `sample` documents per
     shard that decode, carry their id term and belong on this shard."""
@@ -134,6 +153,7 @@ def check_shards(specs: list[str], sample: int = 50, timeout_ms: int | None = No
         if others and not pending:
             warnings.append(f"{spec} still holds documents of {', '.join(others)}; the next writer removes them")
         documents += db.get_termfreq("XV" + gen)
+        _check_full_match(spec, db, gen, problems, warnings)
         for k, item in enumerate(db.postlist("XV" + gen)):
             if k >= sample:
                 break

@@ -60,6 +60,25 @@ META_USERDICT = "news_search:userdict"  # the jieba user dictionary (text) the g
 STUB_NAME = "XAPIANDB"  # Xapian opens a directory through this stub file when it holds one
 GEN_RE = re.compile(r"^gen-(\d{6})$")
 
+# Every shard database holds one filler document: only this term, no data, no XV<generation>, so
+# no term is in every document of a shard. Xapian 1.4 (seen with 1.4.22 and 1.4.26, glass) matches
+# an unweighted term held by every document of a database (termfreq == doccount: the generation
+# term XV<gen> once older generations are gone) through a shortcut that, after documents were
+# deleted from that database, fails with "DatabaseCorruptError: Unexpected end of posting list"
+# (nothing is corrupt: xapian-check passes, a compacted copy matches). Issue 15, docs/xapian.md.
+FILLER_TERM = "XZfiller"
+
+
+def ensure_filler(db: Any) -> bool:
+    """Add the filler document to a writable database lacking it (committed with the writer's
+    next commit). Returns whether it was added."""
+    if db.get_termfreq(FILLER_TERM):
+        return False
+    doc = xapian.Document()
+    doc.add_boolean_term(FILLER_TERM)
+    db.add_document(doc)
+    return True
+
 # Xapian refuses terms over 245 bytes; a longer word (a run of Latin letters) is left out of
 # the word terms, where it could only ever match itself.
 MAX_TERM_BYTES = 245

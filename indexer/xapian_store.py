@@ -8,12 +8,16 @@ of them committed it (docs/xapian.md, "Generations"):
   metadata `news_search:pending` names it; the switch sets `news_search:generation`; the documents
   of older generations are deleted only after every shard switched.
 
+Every shard database also holds one filler document (xapian_doc.FILLER_TERM), so that XV<live> is
+never in every document once the older generations are deleted (a Xapian 1.4 matcher failure).
+
 A failure before the switch removes what the rebuild wrote (local: the directories; remote: the
 documents of the new generation, or the next writer does it) and leaves every shard serving the
 live generation. Articles are routed by shard_of(id, number of shards).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -157,17 +161,35 @@ def session(specs: list[str], action: str, wait: float = 0.0, timeout_ms: int | 
         s.close()
 
 
-def purge_stale(shard: Shard, keep: set[str]) -> int:
+PURGE_BATCH = 1000  # documents deleted per commit when removing an older generation
+
+
+def purge_stale(shard: Shard, keep: set[str], idle: list[Shard] | None = None) -> int:
     """Delete the documents of generations other than `keep` from a remote shard (left by a
-    rebuild that failed or an old generation not yet removed). Returns how many."""
+    rebuild that failed or an old generation not yet removed). Returns how many.
+
+    In batches of PURGE_BATCH, each committed: readers never match these documents (they filter
+    on the live XV term), and no remote call lasts as long as one delete of a whole generation.
+    Between batches the `idle` shards' connections are kept alive: a writable xapian-tcpsrv
+    connection idle for NEWS_SEARCH_XAPIAN_WRITE_TIMEOUT_MS is closed by the server, and the next
+    shard's purge failed that way after two long ones (the old generation stayed until the next
+    writer)."""
     removed = 0
     for item in list(shard.db.allterms("XV")):
         gen = item.term.decode("utf-8")[2:]
-        if gen not in keep:
-            removed += shard.db.get_termfreq(item.term)
-            shard.db.delete_document(item.term)
-    if removed:
-        shard.db.commit()
+        if gen in keep:
+            continue
+        while True:
+            batch = list(itertools.islice((p.docid for p in shard.db.postlist(item.term)), PURGE_BATCH))
+            if not batch:
+                break
+            for docid in batch:
+                shard.db.delete_document(docid)
+            shard.db.commit()
+            removed += len(batch)
+            for other in idle or ():
+                if other.db is not None and not other.local:
+                    other.db.keep_alive()
     return removed
 
 
@@ -196,7 +218,7 @@ def rebuild(sources: list[Any], specs: list[str], *, userdict: str | None = None
         live = {sh.generation for sh in s.shards} - {""}
         for sh in s.shards:
             if not sh.local:
-                purge_stale(sh, live)
+                purge_stale(sh, live, s.shards)
         live_docs = sum(generation_docs(sh.db, sh.generation) for sh in s.shards)
         new = xd.generation_name(max(n for sh in s.shards for n in _used_numbers(sh)) + 1)
         try:
@@ -206,6 +228,7 @@ def rebuild(sources: list[Any], specs: list[str], *, userdict: str | None = None
                                  if sh.local else sh.db)
                     if not sh.local:
                         sh.target.set_metadata(xd.META_PENDING, new)
+                    xd.ensure_filler(sh.target)  # no term in every document (xapian_doc.FILLER_TERM)
             _write_all(s, new, sources, procs, report, progress)
             if report.indexed * 2 < live_docs and not allow_shrink:
                 raise ShrinkRefused(
@@ -378,6 +401,6 @@ def _cleanup(s: Session, new: str, keep_previous: bool) -> None:
         else:
             sh.target = None
             try:
-                purge_stale(sh, {new})
+                purge_stale(sh, {new}, [o for o in s.shards if o is not sh])
             except xapian.Error:
                 pass  # readers filter on XV<new>; the next writer removes the old documents

@@ -96,7 +96,9 @@ def _prepare(s: Session, report: UpdateReport) -> str:
     gen = s.live_generation()
     for sh in s.shards:
         if not sh.local:
-            purge_stale(sh, {gen})  # documents a failed rebuild left behind
+            purge_stale(sh, {gen}, s.shards)  # documents a failed rebuild left behind
+        if xd.ensure_filler(sh.db):  # a shard written before the filler existed (xapian_doc.FILLER_TERM)
+            sh.db.commit()
     text = s.shards[0].meta(xd.META_USERDICT)
     if text:
         # Segment like the generation was built (the dictionary travels in the shard metadata).

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from indexer import xapian_doc as xd
 from search_service import scoring
 from search_service.match import Plan
 from search_service.xapian_pool import XapianState
@@ -26,6 +27,15 @@ from search_service import xapian_query as xq
 K1 = scoring.K1
 FIELD_WEIGHT = scoring.FIELD_WEIGHT
 FIELD_B = scoring.FIELD_B
+
+
+def collection(st: XapianState) -> tuple[int, float]:
+    """(documents, average document length) for BM25F's N and avgdl: Xapian's, less the shards'
+    filler documents (indexer/xapian_doc.py, FILLER_TERM: one per shard, length 0)."""
+    def make() -> tuple[int, float]:
+        n = max(1, st.db.get_doccount() - st.db.get_termfreq(xd.FILLER_TERM))
+        return n, (st.db.get_total_length() / n) or 1.0
+    return st.cached("collection", make)
 
 
 def bm25f_array(st: XapianState, terms: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -41,8 +51,7 @@ def bm25f_array(st: XapianState, terms: list[tuple[str, str]]) -> tuple[np.ndarr
         held = np.zeros(n_all, dtype=bool)
         if not terms:
             return out, held
-        n_docs = max(1, st.db.get_doccount())
-        avg = st.db.get_avlength() or 1.0
+        n_docs, avg = collection(st)
         lengths: np.ndarray | None = None
         for word, fields in scoring.group_terms(terms).items():
             tfn = np.zeros(n_all, dtype=np.float64)
