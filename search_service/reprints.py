@@ -195,15 +195,10 @@ def _patch_buckets(old: dict[str, Buckets], old_multi: frozenset[int], segments:
     and the new segments' added, and the hashes held by two or more articles: the cost is the
     changed segments', never the archive's (a commit must not regroup 10^6 bodies)."""
     buckets = {seg: b for seg, b in old.items() if seg in segments}
-    multi = set(old_multi)
-    for seg, b in old.items():
-        if seg not in segments:
-            for h in b.keys() & multi:
-                multi.discard(h)  # re-added below when still held twice
     buckets.update(added)
-    touched = [h for seg, b in old.items() if seg not in segments for h in b.keys() & old_multi]
-    touched += [h for b in added.values() for h in b]
-    for h in touched:
+    dropped = {h for seg, b in old.items() if seg not in segments for h in b.keys() & old_multi}
+    multi = set(old_multi - dropped)  # a dropped hash is re-added below when still held twice
+    for h in [*dropped, *(h for b in added.values() for h in b)]:
         if h not in multi and _held_twice(h, buckets):
             multi.add(h)
     return buckets, frozenset(multi)
