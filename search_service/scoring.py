@@ -16,6 +16,7 @@ from search_service import column_arrays, deadline
 from search_service.index import LRU, Snapshot
 from search_service.match import folded_titles, substring_docs
 from search_service.postings import postings
+from search_service.ranking import Ranking, top
 
 # One formula (docs/relevance.md):
 #   score(d) = coverage rank first (relaxed queries only), then
@@ -127,7 +128,13 @@ def bm25f(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
                 found.append(ids)
         if not found:
             continue
-        ids = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+        if len(found) == 1:
+            ids = found[0]
+        else:  # the docs holding the word in any field, sorted: a mask, cheaper than np.unique
+            seen = np.zeros(n_all, dtype=bool)
+            for part in found:
+                seen[part] = True
+            ids = np.flatnonzero(seen)
         scores[ids] += _saturate(idf(n_docs, len(ids)), tfn[ids])
     return scores
 
@@ -251,14 +258,15 @@ def coverage(arr: np.ndarray, unit_docs: list[frozenset[int]]) -> np.ndarray:
 
 def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str, str]],
           near: list[str], unit_docs: list[frozenset[int]] | None = None,
-          years: set[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Doc numbers of `docs` in result order, and their scores (None for date sorts)."""
+          years: set[int] | None = None) -> Ranking:
+    """`docs` in result order with their scores (None for date sorts), sorted as far as it is
+    read (ranking.py): the same order as a full sort of every match."""
     arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
     ts = ts_array(snap)[arr]
     if sort in ("newest", "oldest"):
         # Undated articles (ts -1) go last in both directions: they are not "the oldest".
         keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
-        return arr[np.lexsort(keys)], None
+        return Ranking(arr, keys, None)
     scores = bm25f(snap, terms)[arr] if terms else np.zeros(len(arr))
     unindexed = [(f, w) for f, w in dict.fromkeys(terms) if not len(postings(snap, f, w)[0])]
     if unindexed and len(arr):
@@ -266,14 +274,14 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
     scores = scores * freshness(snap)[arr]
     if years and len(arr):
         scores = scores * np.where(np.isin(year_array(snap)[arr], list(years)), YEAR_WEIGHT, 1.0)
-    cover = coverage(arr, unit_docs) if unit_docs else np.zeros(len(arr), dtype=np.int64)
+    # Coverage first (relaxed queries); a key that is the same for every doc orders nothing.
+    cover = (-coverage(arr, unit_docs),) if unit_docs else ()
     if len(near) > 1 and len(arr):
         # Proximity only reorders the best: it never lowers a score, so nothing below the cut
         # can overtake a reranked document.
-        top = np.lexsort((arr, -scores, -cover))[:PROXIMITY_TOP]
-        scores[top] = scores[top] * proximity(snap, arr[top], near)
+        best = top((arr, -scores, *cover), PROXIMITY_TOP)
+        scores[best] = scores[best] * proximity(snap, arr[best], near)
     if ABOUT_WEIGHT and near and len(arr):
-        top = np.lexsort((arr, -scores, -cover))[:ABOUT_TOP]
-        scores[top] = scores[top] * aboutness(snap, arr[top], near)
-    idx = np.lexsort((arr, -ts, -scores, -cover))
-    return arr[idx], scores[idx]
+        best = top((arr, -scores, *cover), ABOUT_TOP)
+        scores[best] = scores[best] * aboutness(snap, arr[best], near)
+    return Ranking(arr, (arr, -ts, -scores, *cover), scores)
