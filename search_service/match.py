@@ -6,7 +6,7 @@ logic, exact substrings and exclusions are exact; Whoosh's BM25F then only ranks
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,13 +73,16 @@ def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> fro
         if deadline.expired():  # out of time before starting: nothing checked, as a scan would
             deadline.mark_timed_out()
             raise deadline.Partial(frozenset())
-        live = snap.live_docs
         # Candidates from the n-gram postings (a superset of the answer), then the same check
         # as a scan of every text: the result is exactly the scan's (search_service/ngram_index.py).
-        pool, sure = ngram_index.candidates(snap, needle) if needle else (live, False)
-        pool = [d for d in pool if d in live] if pool is not live else live
-        if sure and not title_only:
-            return frozenset(pool)
+        if needle:
+            cands, sure = ngram_index.candidate_array(snap, needle)
+            cands = cands[column_arrays.live_mask(snap)[cands]]  # live ones, without a set probe each
+            if sure and not title_only:
+                return frozenset(cands.tolist())
+            pool: Iterable[int] = cands.tolist()
+        else:
+            pool = snap.live_docs
         texts = folded_titles(snap) if title_only else snap.folded
         found, complete = deadline.scan(pool, lambda d: needle in texts[d])
         if not complete:  # out of time (deadline.py): use what was found, never cache it
@@ -165,7 +168,7 @@ def _unit_set(snap: Snapshot, unit: list[tuple[str, ...]], title_only: bool) -> 
             if not docs:
                 break
             docs = docs & _word_set(snap, w, title_only)
-        out = out | docs
+        out = out | docs if out else docs  # (a union with the empty set would copy every doc)
     return out
 
 
@@ -209,7 +212,8 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     if isinstance(node, Or):
         out: frozenset[int] = frozenset()
         for child in node.nodes:
-            out = out | evaluate(snap, child)
+            found = evaluate(snap, child)
+            out = out | found if out else found
         return out
     positives = [c for c in node.nodes if not isinstance(c, Not)]
     negatives = [c.node for c in node.nodes if isinstance(c, Not)]
