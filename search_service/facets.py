@@ -14,6 +14,7 @@ import numpy as np
 
 from indexer.analysis import fold_text
 from search_service import column_arrays
+from search_service.docset import as_array
 from search_service.index import Snapshot
 from search_service.match import channel_docs, field_phrase_docs
 from search_service.scoring import ts_array
@@ -125,15 +126,15 @@ def facet_counts(snap: Snapshot, qdocs: frozenset[int], sets: dict[str, frozense
     # it becomes an array once (170k doc numbers for a single character on 200k articles).
     arrays: list[tuple[frozenset[int], np.ndarray]] = []
 
-    def as_array(docs: frozenset[int]) -> np.ndarray:
+    def array_of(docs: frozenset[int]) -> np.ndarray:
         for seen, arr in arrays:
             if seen is docs:
                 return arr
-        arrays.append((docs, np.fromiter(docs, dtype=np.int64, count=len(docs))))
+        arrays.append((docs, as_array(docs)))
         return arrays[-1][1]
 
     return facet_counts_by(lambda column, docs, missing=False: _count(snap, column, docs, missing,
-                                                                      as_array(docs) if docs else None),
+                                                                      array_of(docs) if docs else None),
                            qdocs, sets, params)
 
 

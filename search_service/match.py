@@ -13,7 +13,7 @@ import numpy as np
 from whoosh import query as wq
 
 from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
-from search_service import column_arrays, deadline, ngram_index
+from search_service import column_arrays, deadline, docset, ngram_index
 from search_service.index import Snapshot
 from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
@@ -56,9 +56,14 @@ def normalise_needle(text: str) -> str:
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
         ids = [postings(snap, f, word)[0] for f in fields]
-        found = ids[0] if len(ids) == 1 else np.concatenate(ids)
-        # Live docs by mask, duplicates (a word in title and body) by the frozenset itself.
-        return frozenset(found[column_arrays.live_mask(snap)[found]].tolist())
+        live = column_arrays.live_mask(snap)
+        if len(ids) == 1:
+            return docset.of_array(ids[0][live[ids[0]]])
+        # Live docs by mask, duplicates (a word in title and body) by a mask too.
+        seen = np.zeros(len(live), dtype=bool)
+        for part in ids:
+            seen[part] = True
+        return docset.of_array(np.flatnonzero(seen & live))
     return snap.term_docs.get_or(("t", fields, word), make)
 
 
@@ -79,7 +84,7 @@ def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> fro
             cands, sure = ngram_index.candidate_array(snap, needle)
             cands = cands[column_arrays.live_mask(snap)[cands]]  # live ones, without a set probe each
             if sure and not title_only:
-                return frozenset(cands.tolist())
+                return docset.of_array(cands)
             pool: Iterable[int] = cands.tolist()
         else:
             pool = snap.live_docs
@@ -219,7 +224,9 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     negatives = [c.node for c in node.nodes if isinstance(c, Not)]
     result = snap.live_docs
     for child in positives:
-        result = result & evaluate(snap, child)
+        found = evaluate(snap, child)
+        # Every live doc so far: a subset test (C, no new set) instead of copying `found`.
+        result = found if result is snap.live_docs and found <= result else result & found
         if not result:
             return result
     for child in negatives:

@@ -13,6 +13,7 @@ import numpy as np
 
 from indexer.columns import LENGTH_FIELDS
 from search_service import column_arrays, deadline
+from search_service.docset import as_array
 from search_service.index import LRU, Snapshot
 from search_service.match import folded_titles, substring_docs
 from search_service.postings import postings
@@ -276,7 +277,7 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
           years: set[int] | None = None) -> Ranking:
     """`docs` in result order with their scores (None for date sorts), sorted as far as it is
     read (ranking.py): the same order as a full sort of every match."""
-    arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    arr = as_array(docs)  # order does not matter: the doc number is the last tie-break
     ts = ts_array(snap)[arr]
     if sort in ("newest", "oldest"):
         # Undated articles (ts -1) go last in both directions: they are not "the oldest".
