@@ -18,13 +18,19 @@ This writer produces the same segment with less work:
   (its block encoding, term info and term table), reading field lengths from one list per field.
 
 The files are Whoosh's: only who calls the block writer changed (private Whoosh API pinned by
-tests/test_whoosh_private_api.py). When the buffer grows past its memory limit it is moved into
-Whoosh's posting pool (sorted runs on disk) and the segment is finished by Whoosh's own flush.
+tests/test_whoosh_private_api.py). When the buffer grows past its memory limit it is written to a
+temporary run file a term at a time (sorted by term, each term's arrays as bytes), and the flush
+merges the runs term by term into the same block writer: memory stays at about the buffer's limit
+(the 200k-article build peaked at 4.2 GB in one worker when a spill turned every buffered posting
+into a Python tuple for Whoosh's pool).
 """
 from __future__ import annotations
 
+import heapq
+import marshal
 import zlib
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 from whoosh import formats
@@ -121,16 +127,60 @@ class TermBuffer:
     def full(self) -> bool:
         return self.size > self.limit
 
-    def tuples(self) -> list[tuple[str, bytes, int, float, bytes]]:
-        """The buffer as Whoosh posting-pool items (each term freed as it is converted), then empty."""
-        items = []
+    def drain(self) -> Iterator[tuple[tuple[str, bytes], array, array, array, bytearray]]:
+        """(key, docs, weights, value ends, value blob) per term in key order, each term freed as
+        it is handed out; the buffer is empty afterwards."""
         terms = self.terms
-        while terms:
-            (fieldname, tbytes), (docs, weights, ends, blob) = terms.popitem()
-            items.extend((fieldname, tbytes, docnum, weight, vbytes)
-                         for docnum, weight, vbytes in zip(docs, weights, values(ends, blob)))
         self.size = 0
-        return items
+        for key in sorted(terms):
+            yield (key, *terms.pop(key))
+
+
+Entry = tuple[tuple[str, bytes], array, array, list[bytes]]
+
+
+def write_run(handle: Any, buffer: TermBuffer) -> None:
+    """The buffer as one run: a marshal record per term, in key order."""
+    dump = marshal.dump
+    for (fieldname, tbytes), docs, weights, ends, blob in buffer.drain():
+        dump((fieldname, tbytes, docs.tobytes(), weights.tobytes(), ends.tobytes(), bytes(blob)), handle, 2)
+    handle.close()
+
+
+def read_run(handle: Any, order: int) -> Iterator[tuple[tuple[str, bytes], int, array, array, list[bytes]]]:
+    """The records of a run, with the run's number (runs hold increasing document numbers)."""
+    try:
+        while True:
+            try:
+                fieldname, tbytes, docs_b, weights_b, ends_b, blob = marshal.load(handle)
+            except EOFError:
+                return
+            docs, weights, ends = array("I"), array("d"), array("I")
+            docs.frombytes(docs_b)
+            weights.frombytes(weights_b)
+            ends.frombytes(ends_b)
+            yield (fieldname, tbytes), order, docs, weights, values(ends, blob)
+    finally:
+        handle.close()
+
+
+def merged(runs: list[Iterator[Any]]) -> Iterator[Entry]:
+    """One entry per term over every run, postings in document order (runs are merged by
+    (term, run number); a term's parts are concatenated in run order)."""
+    current = None
+    docs = weights = None
+    vals: list[bytes] = []
+    for key, _order, d, w, v in heapq.merge(*runs, key=lambda rec: (rec[0], rec[1])):
+        if key != current:
+            if current is not None:
+                yield current, docs, weights, vals
+            current, docs, weights, vals = key, d, w, v
+        else:
+            docs.extend(d)
+            weights.extend(w)
+            vals.extend(v)
+    if current is not None:
+        yield current, docs, weights, vals
 
 
 def values(ends: array, blob: bytearray) -> list[bytes]:
@@ -156,7 +206,7 @@ class BuildSegmentWriter(SegmentWriter):
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.buffer = TermBuffer(limitmb * 1024 * 1024)
         self.memo: dict[tuple[str, str], list[tuple[bytes, int, float, bytes | None]]] = {}
-        self.spilled = False
+        self.runs: list[str] = []  # spilled runs, in the writer's temporary storage
 
     def _items(self, fieldname: str, field: Any, value: Any) -> list[tuple[bytes, int, float, bytes | None]]:
         tokens = getattr(value, "tokens", None)
@@ -207,37 +257,40 @@ class BuildSegmentWriter(SegmentWriter):
             self._spill()
 
     def _spill(self) -> None:
-        """Move the buffer into Whoosh's posting pool as one sorted run on disk."""
-        self.pool.current.extend(self.buffer.tuples())
-        self.pool.save()
-        self.spilled = True
+        """Write the buffer to a run file in the writer's temporary storage (removed with it)."""
+        path, handle = self.pool._new_run()
+        self.runs.append(path)
+        write_run(handle, self.buffer)
+
+    def _entries(self) -> Iterator[Entry]:
+        if not self.runs:
+            return ((key, docs, weights, values(ends, blob)) for key, docs, weights, ends, blob in self.buffer.drain())
+        last = ((key, len(self.runs), docs, weights, values(ends, blob))
+                for key, docs, weights, ends, blob in self.buffer.drain())
+        return merged([read_run(self.pool._open_run(path), i) for i, path in enumerate(self.runs)] + [last])
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         lengths = CachedLengths(pdr) if pdr else None
         try:
-            if self.spilled:
-                self.pool.current.extend(self.buffer.tuples())
-                self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-            else:
-                write_terms(self.fieldwriter, self.schema, self.buffer, lengths)
+            write_terms(self.fieldwriter, self.schema, self._entries(), lengths)
             self.fieldwriter.close()
         finally:
             if pdr:
                 pdr.close()
+            for path in self.runs:
+                self.pool._remove_run(path)
+            self.runs = []
 
 
-def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: CachedLengths | None) -> None:
-    """Write the buffered postings through Whoosh's field writer, a block of postings at a time:
-    what FieldWriter.add_postings does one posting at a time, to the same bytes. A term whose
-    postings fit in one block (nearly all of them) is encoded here in one go (single_block)."""
-    terms = buffer.terms
+def write_terms(fieldwriter: Any, schema: Any, entries: Iterator[Entry], lengths: CachedLengths | None) -> None:
+    """Write the postings of `entries` (in term order) through Whoosh's field writer, a block of
+    postings at a time: what FieldWriter.add_postings does one posting at a time, to the same
+    bytes. A term whose postings fit in one block (nearly all of them) is encoded here in one go."""
     current = None
-    _values = values
     field_lengths: list[int] = []
-    for key in sorted(terms):
-        fieldname, tbytes = key
+    for (fieldname, tbytes), docs, weights, vals in entries:
         if fieldname != current:
             if current is not None:
                 fieldwriter.finish_field()
@@ -245,8 +298,6 @@ def write_terms(fieldwriter: Any, schema: Any, buffer: TermBuffer, lengths: Cach
             fieldwriter.start_field(fieldname, schema[fieldname])
             field_lengths = lengths.field(fieldname) if lengths else []
             one_block = BlockWriter(fieldwriter)
-        docs, weights, ends, blob = terms.pop(key)  # freed as written
-        vals = _values(ends, blob)
         if len(docs) <= one_block.limit:
             one_block.term(tbytes, docs, weights, vals, field_lengths)
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer import ngrams
@@ -35,6 +36,41 @@ def test_a_bigram_never_spans_two_documents() -> None:
     grams = ngram_index.SegmentGrams(keys, starts, docs)
     assert grams.postings(ngram_index.needle_keys("bc")[0]).tolist() == []
     assert grams.postings(ngram_index.needle_keys("cd")[0]).tolist() == [1]
+
+
+def reference_arrays(texts: list[str]) -> tuple[list[int], list[int], list[int]]:
+    """(keys, starts, docs) computed the slow way, from Python sets of each text's n-grams."""
+    postings: dict[int, set[int]] = {}
+    for doc, text in enumerate(texts):
+        for i, ch in enumerate(text):
+            postings.setdefault(ord(ch) << 21 | 0x1FFFFF, set()).add(doc)
+            if i + 1 < len(text):
+                postings.setdefault(ord(ch) << 21 | ord(text[i + 1]), set()).add(doc)
+    keys = sorted(postings)
+    docs = [d for k in keys for d in sorted(postings[k])]
+    starts = [0]
+    for k in keys:
+        starts.append(starts[-1] + len(postings[k]))
+    return keys, starts, docs
+
+
+MANY_TEXTS = [("中国经济的发展" * 3)[i % 7:i % 7 + i % 13] + "aé𠀋\n1"[: i % 6] for i in range(200)]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 2000])
+def test_arrays_built_in_chunks_equal_the_reference(chunk: int, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    monkeypatch.setattr(ngrams, "CHUNK_DOCS", chunk)
+    want = reference_arrays(MANY_TEXTS)
+    keys, starts, docs = ngrams.build_arrays(MANY_TEXTS)
+    assert (keys.tolist(), starts.tolist(), docs.tolist()) == want
+    # The file writer (spooled pairs, memory-mapped docs) writes the same arrays, and no temporary file.
+    chunks = ((i, MANY_TEXTS[i:i + chunk]) for i in range(0, len(MANY_TEXTS), chunk))
+    ngrams.write_segment(tmp_path, "SEG", chunks, len(MANY_TEXTS))
+    files = ngrams.paths(tmp_path, "SEG")
+    written = tuple(np.load(files[s]).tolist() for s in ("ngk", "ngs", "ngd"))
+    assert written == want
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files.values())
 
 
 def scan(snap, needle: str, title_only: bool = False) -> frozenset[int]:

@@ -1,6 +1,6 @@
 """The rebuild workers' segment writer (indexer/segment_build.py) writes the very files Whoosh's
 own SegmentWriter writes for the same documents: postings, term table, stored fields, lengths and
-columns, byte for byte; also when its buffer overflows into Whoosh's sorted runs."""
+columns, byte for byte; also when its buffer overflows into run files merged at the flush."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,7 +64,7 @@ def test_same_segment_files_as_whooshs_writer(tmp_path: Path, docs: list[dict]) 
         assert ours[ext] == theirs[ext], f"segment file {ext} differs"
 
 
-def test_an_overflowing_buffer_goes_through_whooshs_runs_to_the_same_files(
+def test_an_overflowing_buffer_spills_to_run_files_and_writes_the_same_files(
         tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
     spills = []
 

@@ -6,7 +6,9 @@ the place to fix named, instead of silently slowing down or keeping stale files:
 - search_service/index.py opens a pinned commit (FileIndex._read_toc, FileIndex._reader);
 - search_service/segment_readers.py rebinds a kept SegmentReader to a later commit's segment
   object (SegmentReader._segment, _gen, _perdoc, _terms; W3PerDocReader._segment);
-- indexer/update.py overrides SegmentWriter._commit_toc and calls TOC._latest_generation.
+- indexer/update.py overrides SegmentWriter._commit_toc and calls TOC._latest_generation;
+- indexer/segment_build.py writes its spilled runs through PostingPool._new_run, _open_run and
+  _remove_run (files in the writer's temporary storage).
 """
 from __future__ import annotations
 
@@ -109,3 +111,24 @@ def test_a_rebound_segment_reader_sees_new_deletions_through_the_same_files(demo
     with pytest.raises(TermNotFound):  # deleted docs are filtered out of the new view's postings
         rebound.first_id("id", doc_id)
     assert rebound.stored_fields(1) == base.stored_fields(1)
+
+
+def test_posting_pool_run_files_round_trip_in_the_writers_temporary_storage(tmp_path: Path) -> None:
+    from whoosh import index as whoosh_index
+
+    from indexer.schema import build_schema
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = SegmentWriter(ix)
+    try:
+        path, handle = writer.pool._new_run()
+        handle.write(b"run bytes")
+        handle.close()
+        reader = writer.pool._open_run(path)
+        assert reader.read() == b"run bytes"
+        reader.close()
+        assert writer._tempstorage.file_exists(path)
+        writer.pool._remove_run(path)
+        assert not writer._tempstorage.file_exists(path)
+    finally:
+        writer.cancel()
