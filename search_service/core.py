@@ -118,12 +118,13 @@ def collapse_page(snap: Snapshot, ranked: list[tuple[int, float | None]], docs: 
 def collapse_by(group_of: dict[int, Any], ranked: list[tuple[int, float | None]], docs: frozenset[int],
                 stop: int) -> tuple[list[tuple[int, float | None, list[int]]], int]:
     """collapse_page with the reprint groups of any engine (doc number -> group key)."""
-    grouped = [d for d in docs if d in group_of] if len(group_of) < len(docs) else \
-        [d for d in group_of if d in docs]
-    total = len(docs) - len(grouped) + len({group_of[d] for d in grouped})
+    # One walk over the articles that have reprints (not over the matches: a single character
+    # matches most of the archive); each group's members in the map's order.
     members: dict[int, list[int]] = {}
-    for d in grouped:
-        members.setdefault(group_of[d], []).append(d)
+    for d, g in group_of.items():
+        if d in docs:
+            members.setdefault(g, []).append(d)
+    total = len(docs) - sum(len(m) for m in members.values()) + len(members)
     out: list[tuple[int, float | None, list[int]]] = []
     seen: set[int] = set()
     for docnum, score in ranked:

@@ -51,7 +51,7 @@ class Engine(Protocol):
         """`docs` restricted by the filters of `params` (channel, dates, author, source), and the
         set of each filter (None when not given), which the facet counts need."""
 
-    def rank(self, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
+    def rank(self, p: Plan, docs: frozenset[int], sort: str) -> Sequence[tuple[int, float | None]]:
         """Every doc of `docs` in result order with its score (None for date sorts)."""
 
     def facet_counts(self, p: Plan, sets: FilterSets, params: SearchParams) -> dict[str, list[dict[str, Any]]]:
@@ -94,13 +94,11 @@ class WhooshEngine:
         sets = facet_mod.filter_sets(self.snap, params)
         return facet_mod.apply(docs, sets), sets
 
-    def rank(self, p: Plan, docs: frozenset[int], sort: str) -> list[tuple[int, float | None]]:
+    def rank(self, p: Plan, docs: frozenset[int], sort: str) -> Sequence[tuple[int, float | None]]:
         # Coverage (relaxed queries), then BM25F x proximity x aboutness x year x freshness (scoring.py).
         units = [u.docs for u in p.relaxed.units] if p.relaxed is not None else None
-        ordered, scores = order(self.snap, docs, sort, p.terms, p.near, units, p.years)
-        if scores is None:
-            return [(d, None) for d in ordered.tolist()]
-        return list(zip(ordered.tolist(), scores.tolist()))
+        # Sorted as far as it is read (ranking.py): a page and its reprints, not every match.
+        return order(self.snap, docs, sort, p.terms, p.near, units, p.years)
 
     def facet_counts(self, p: Plan, sets: FilterSets, params: SearchParams) -> dict[str, list[dict[str, Any]]]:
         return facet_mod.facet_counts(self.snap, p.docs, sets, params)

@@ -6,14 +6,14 @@ logic, exact substrings and exclusions are exact; Whoosh's BM25F then only ranks
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh import query as wq
 
 from indexer.analysis import STOP_WORDS, drop_stop_words, fold_text, words
-from search_service import column_arrays, deadline, ngram_index
+from search_service import column_arrays, deadline, docset, ngram_index
 from search_service.index import Snapshot
 from search_service.postings import postings
 from search_service.query import And, Node, Not, Or, Quoted, Words, positive_leaves
@@ -56,9 +56,14 @@ def normalise_needle(text: str) -> str:
 def term_docs(snap: Snapshot, fields: tuple[str, ...], word: str) -> frozenset[int]:
     def make() -> frozenset[int]:
         ids = [postings(snap, f, word)[0] for f in fields]
-        found = ids[0] if len(ids) == 1 else np.concatenate(ids)
-        # Live docs by mask, duplicates (a word in title and body) by the frozenset itself.
-        return frozenset(found[column_arrays.live_mask(snap)[found]].tolist())
+        live = column_arrays.live_mask(snap)
+        if len(ids) == 1:
+            return docset.of_array(ids[0][live[ids[0]]])
+        # Live docs by mask, duplicates (a word in title and body) by a mask too.
+        seen = np.zeros(len(live), dtype=bool)
+        for part in ids:
+            seen[part] = True
+        return docset.of_array(np.flatnonzero(seen & live))
     return snap.term_docs.get_or(("t", fields, word), make)
 
 
@@ -73,13 +78,16 @@ def substring_docs(snap: Snapshot, needle: str, title_only: bool = False) -> fro
         if deadline.expired():  # out of time before starting: nothing checked, as a scan would
             deadline.mark_timed_out()
             raise deadline.Partial(frozenset())
-        live = snap.live_docs
         # Candidates from the n-gram postings (a superset of the answer), then the same check
         # as a scan of every text: the result is exactly the scan's (search_service/ngram_index.py).
-        pool, sure = ngram_index.candidates(snap, needle) if needle else (live, False)
-        pool = [d for d in pool if d in live] if pool is not live else live
-        if sure and not title_only:
-            return frozenset(pool)
+        if needle:
+            cands, sure = ngram_index.candidate_array(snap, needle)
+            cands = cands[column_arrays.live_mask(snap)[cands]]  # live ones, without a set probe each
+            if sure and not title_only:
+                return docset.of_array(cands)
+            pool: Iterable[int] = cands.tolist()
+        else:
+            pool = snap.live_docs
         texts = folded_titles(snap) if title_only else snap.folded
         found, complete = deadline.scan(pool, lambda d: needle in texts[d])
         if not complete:  # out of time (deadline.py): use what was found, never cache it
@@ -165,7 +173,7 @@ def _unit_set(snap: Snapshot, unit: list[tuple[str, ...]], title_only: bool) -> 
             if not docs:
                 break
             docs = docs & _word_set(snap, w, title_only)
-        out = out | docs
+        out = out | docs if out else docs  # (a union with the empty set would copy every doc)
     return out
 
 
@@ -209,13 +217,16 @@ def evaluate(snap: Snapshot, node: Node) -> frozenset[int]:
     if isinstance(node, Or):
         out: frozenset[int] = frozenset()
         for child in node.nodes:
-            out = out | evaluate(snap, child)
+            found = evaluate(snap, child)
+            out = out | found if out else found
         return out
     positives = [c for c in node.nodes if not isinstance(c, Not)]
     negatives = [c.node for c in node.nodes if isinstance(c, Not)]
     result = snap.live_docs
     for child in positives:
-        result = result & evaluate(snap, child)
+        found = evaluate(snap, child)
+        # Every live doc so far: a subset test (C, no new set) instead of copying `found`.
+        result = found if result is snap.live_docs and found <= result else result & found
         if not result:
             return result
     for child in negatives:

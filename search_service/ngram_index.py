@@ -35,7 +35,9 @@ class SegmentGrams:
     docs: np.ndarray
 
     def postings(self, key: int) -> np.ndarray:
-        i = int(np.searchsorted(self.keys, key))
+        # The key in the array's own dtype: a Python int against uint64 keys makes numpy cast
+        # the whole (memory-mapped, millions long) array to float64 on every look-up.
+        i = int(np.searchsorted(self.keys, self.keys.dtype.type(key)))
         if i < len(self.keys) and int(self.keys[i]) == key:
             return self.docs[self.starts[i]:self.starts[i + 1]]
         return self.docs[:0]
@@ -88,6 +90,12 @@ def candidates(snap: Snapshot, needle: str) -> tuple[list[int], bool]:
     """(sorted global docnums that may contain `needle`, whether they all surely do).
 
     Sure only for a single character found through arrays in every segment."""
+    found, sure = candidate_array(snap, needle)
+    return found.tolist(), sure
+
+
+def candidate_array(snap: Snapshot, needle: str) -> tuple[np.ndarray, bool]:
+    """candidates() as one int64 array (a single character's can be most of the archive)."""
     keys = needle_keys(needle)
     parts: list[np.ndarray] = []
     sure = len(needle) == 1
@@ -104,4 +112,4 @@ def candidates(snap: Snapshot, needle: str) -> tuple[list[int], bool]:
             found = np.intersect1d(found, more, assume_unique=True)
         parts.append(np.asarray(found, dtype=np.int64) + offset)
     merged = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-    return merged.tolist(), sure
+    return merged, sure

@@ -153,7 +153,8 @@ def most_of(base: frozenset[int], content: list[Unit], size: Callable[[frozenset
 def matching(base: frozenset[int], kept: list[Unit]) -> frozenset[int]:
     docs = base
     for u in sorted(kept, key=lambda u: len(u.docs)):
-        docs = docs & u.docs
+        # From the base itself (often every live doc): a subset test, not a copy of u.docs.
+        docs = u.docs if docs is base and u.docs <= base else docs & u.docs
         if not docs:
             break
     return docs

@@ -13,9 +13,11 @@ import numpy as np
 
 from indexer.columns import LENGTH_FIELDS
 from search_service import column_arrays, deadline
+from search_service.docset import as_array
 from search_service.index import LRU, Snapshot
 from search_service.match import folded_titles, substring_docs
 from search_service.postings import postings
+from search_service.ranking import Ranking, top
 
 # One formula (docs/relevance.md):
 #   score(d) = coverage rank first (relaxed queries only), then
@@ -127,7 +129,13 @@ def bm25f(snap: Snapshot, terms: list[tuple[str, str]]) -> np.ndarray:
                 found.append(ids)
         if not found:
             continue
-        ids = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+        if len(found) == 1:
+            ids = found[0]
+        else:  # the docs holding the word in any field, sorted: a mask, cheaper than np.unique
+            seen = np.zeros(n_all, dtype=bool)
+            for part in found:
+                seen[part] = True
+            ids = np.flatnonzero(seen)
         scores[ids] += _saturate(idf(n_docs, len(ids)), tfn[ids])
     return scores
 
@@ -139,22 +147,37 @@ def substring_scores(snap: Snapshot, arr: np.ndarray, terms: list[tuple[str, str
     texts = snap.folded
     titles = folded_titles(snap)
     n_docs = max(1, len(snap.live_docs))
-    docs = arr.tolist()
     out = np.zeros(len(arr), dtype=np.float64)
     for word, fields in group_terms(terms).items():
         fields = [f for f in fields if f in ("title", "body")]
         if not fields or not word:
             continue
         title_only = fields == ["title"]
-        df = max(1, len(substring_docs(snap, word, title_only)))
-        in_title = np.fromiter((titles[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
+        holders = substring_docs(snap, word, title_only)
+        df = max(1, len(holders))
+        # Only the docs holding the string count more than 0 (5G in the titles of 12k matches of
+        # 5G: a few hundred): count there, from the exact set df is taken from anyway.
+        at = _holding(arr, holders)
+        docs = arr[at].tolist()
+        in_title = np.zeros(len(arr), dtype=np.float64)
+        in_title[at] = np.fromiter((titles[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
         tfn = FIELD_WEIGHT["title"] * in_title / _norm(snap, "title", arr)
         if not title_only:
             # folded = title "\n" body, and a needle never holds "\n": body count = whole - title count
-            whole = np.fromiter((texts[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
+            whole = np.zeros(len(arr), dtype=np.float64)
+            whole[at] = np.fromiter((texts[d].count(word) for d in docs), dtype=np.float64, count=len(docs))
             tfn = tfn + FIELD_WEIGHT["body"] * (whole - in_title) / _norm(snap, "body", arr)
         out += _saturate(idf(n_docs, df), tfn)
     return out
+
+
+def _holding(arr: np.ndarray, holders: frozenset[int]) -> np.ndarray:
+    """Positions in `arr` of the doc numbers in `holders`."""
+    if not holders:
+        return np.zeros(0, dtype=np.int64)
+    if len(holders) >= len(arr):
+        return np.flatnonzero(np.fromiter((d in holders for d in arr.tolist()), dtype=bool, count=len(arr)))
+    return np.flatnonzero(np.isin(arr, np.fromiter(holders, dtype=np.int64, count=len(holders))))
 
 
 def smallest_gap(text: str, words: list[str]) -> tuple[int, int] | None:
@@ -251,14 +274,15 @@ def coverage(arr: np.ndarray, unit_docs: list[frozenset[int]]) -> np.ndarray:
 
 def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str, str]],
           near: list[str], unit_docs: list[frozenset[int]] | None = None,
-          years: set[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Doc numbers of `docs` in result order, and their scores (None for date sorts)."""
-    arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
+          years: set[int] | None = None) -> Ranking:
+    """`docs` in result order with their scores (None for date sorts), sorted as far as it is
+    read (ranking.py): the same order as a full sort of every match."""
+    arr = as_array(docs)  # order does not matter: the doc number is the last tie-break
     ts = ts_array(snap)[arr]
     if sort in ("newest", "oldest"):
         # Undated articles (ts -1) go last in both directions: they are not "the oldest".
         keys = (arr, -ts) if sort == "newest" else (arr, np.where(ts < 0, np.iinfo(np.int64).max, ts))
-        return arr[np.lexsort(keys)], None
+        return Ranking(arr, keys, None)
     scores = bm25f(snap, terms)[arr] if terms else np.zeros(len(arr))
     unindexed = [(f, w) for f, w in dict.fromkeys(terms) if not len(postings(snap, f, w)[0])]
     if unindexed and len(arr):
@@ -266,14 +290,14 @@ def order(snap: Snapshot, docs: frozenset[int], sort: str, terms: list[tuple[str
     scores = scores * freshness(snap)[arr]
     if years and len(arr):
         scores = scores * np.where(np.isin(year_array(snap)[arr], list(years)), YEAR_WEIGHT, 1.0)
-    cover = coverage(arr, unit_docs) if unit_docs else np.zeros(len(arr), dtype=np.int64)
+    # Coverage first (relaxed queries); a key that is the same for every doc orders nothing.
+    cover = (-coverage(arr, unit_docs),) if unit_docs else ()
     if len(near) > 1 and len(arr):
         # Proximity only reorders the best: it never lowers a score, so nothing below the cut
         # can overtake a reranked document.
-        top = np.lexsort((arr, -scores, -cover))[:PROXIMITY_TOP]
-        scores[top] = scores[top] * proximity(snap, arr[top], near)
+        best = top((arr, -scores, *cover), PROXIMITY_TOP)
+        scores[best] = scores[best] * proximity(snap, arr[best], near)
     if ABOUT_WEIGHT and near and len(arr):
-        top = np.lexsort((arr, -scores, -cover))[:ABOUT_TOP]
-        scores[top] = scores[top] * aboutness(snap, arr[top], near)
-    idx = np.lexsort((arr, -ts, -scores, -cover))
-    return arr[idx], scores[idx]
+        best = top((arr, -scores, *cover), ABOUT_TOP)
+        scores[best] = scores[best] * aboutness(snap, arr[best], near)
+    return Ranking(arr, (arr, -ts, -scores, *cover), scores)
