@@ -12,7 +12,7 @@ import pytest
 from indexer import build, enrich
 from indexer.build import rebuild
 from indexer.demo_data import demo_sources, demo_userdict
-from indexer.parallel_build import BuildWorkerFailed, share
+from indexer.parallel_build import BuildWorkerFailed, InputSpool, share, spooled
 from indexer.segment_build import BuildSegmentWriter
 from indexer.store import IndexStore, open_index
 from lifecycle_util import many_records, search_answers, write_jsonl
@@ -69,6 +69,34 @@ def test_two_processes_write_two_segments_with_the_same_content_and_answers(tmp_
     with_one = answers(one)
     assert any('"total": 0' not in x for x in with_one)
     assert answers(two) == with_one
+    assert not list(two.glob("generations/*/rebuild-input-*"))  # the workers' input spools are gone
+
+
+def test_a_spool_is_read_while_it_is_written_up_to_its_end_marker(tmp_path: Path) -> None:
+    import multiprocessing
+    import threading
+
+    spool = InputSpool(str(tmp_path), multiprocessing.get_context("fork"))
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(spooled(spool.path, spool.readable)))
+    reader.start()
+    for i in range(100):
+        spool.put({"n": i, "text": "中" * i})
+        if i == 50:
+            spool.flush()  # half of it published: the reader takes those and waits for more
+    # Published: 32 (FLUSH_ITEMS), 51 (the flush above), 83 (32 more); the last 17 not yet.
+    for _ in range(1000):
+        if len(got) >= 83:
+            break
+        reader.join(timeout=0.01)
+    reader.join(timeout=0.2)
+    assert reader.is_alive() and len(got) == 83
+    spool.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+    assert got == [{"n": i, "text": "中" * i} for i in range(100)]
+    spool.remove()
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.fixture()
