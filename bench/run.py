@@ -121,6 +121,7 @@ class InProcess:
         snap = self.snap()
         snap.results.clear()
         snap.term_docs.clear()
+        snap.docs.clear()  # stored fields: only shared within one request
         from search_service import postings
 
         postings.SEGMENT_POSTINGS.clear()  # shared by snapshots: cleared too, or a word is never cold

@@ -12,6 +12,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -122,6 +123,7 @@ class IsolatedSegmenter:
 # ---------------------------------------------------------------------------------------------
 # Folding: NFKC, lower case, traditional -> simplified, with a map back to original offsets.
 
+@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).lower()
 
@@ -143,13 +145,9 @@ def fold(text: str) -> tuple[str, list[int] | None]:
             return folded, None
         return "".join(_t2s_char(c) for c in quick), None
     # Some character changed length (e.g. "…" -> "...", "①" -> "1"): fold per character.
-    parts: list[str] = []
-    mapping: list[int] = []
-    for i, ch in enumerate(text):
-        f = _fold_char(ch)
-        parts.append(f)
-        mapping.extend([i] * len(f))
+    parts = list(map(_fold_char, text))
     nf = "".join(parts)
+    mapping = [i for i, f in enumerate(parts) for _ in f]
     folded = conv.convert(nf)
     if len(folded) != len(nf):
         folded = "".join(_t2s_char(c) for c in nf)

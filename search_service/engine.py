@@ -20,7 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from indexer.store import IndexStore, archive_stats
 from search_service import facets as facet_mod
-from search_service.highlight import Span, page_spans
+from search_service import hit_spans
+from search_service.highlight import Span
 from search_service.index import SearchIndex, Snapshot
 from search_service.match import Plan, plan
 from search_service.params import SearchParams
@@ -110,10 +111,10 @@ class WhooshEngine:
         return [self.snap.stored(d) for d in docnums]
 
     def highlight_spans(self, p: Plan, docnums: Sequence[int]) -> PageSpans:
-        searcher = self.snap.searcher()
         docs = list(docnums)
-        out = {f: page_spans(searcher, f, docs, p.words) for f in ("title", "body")}
-        out.update({f + "_glue": page_spans(searcher, f, docs, p.glue) for f in ("title", "body")})
+        # Only the posting blocks holding a hit are read (hit_spans.py).
+        out = {f: hit_spans.page_spans(self.snap, f, docs, p.words) for f in ("title", "body")}
+        out.update({f + "_glue": hit_spans.page_spans(self.snap, f, docs, p.glue) for f in ("title", "body")})
         return out
 
     def reprint_groups(self) -> dict[int, Any]:

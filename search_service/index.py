@@ -98,6 +98,9 @@ class Snapshot:
         self.term_docs = LRU(4096)
         self.filter_sets = LRU(256)
         self.results = LRU(512)
+        # Stored fields of recently read documents: one search reads its best 50's (aboutness,
+        # scoring.py), then its page's (hits, highlights), each unpickled once.
+        self.docs = LRU(256)
         self.extra: dict[Hashable, Any] = {}  # lazily built per-snapshot structures of other modules
         self.extra_lock = threading.RLock()  # cached builders may use other cached values
         self._key_locks: dict[Hashable, threading.RLock] = {}
@@ -235,7 +238,7 @@ class Snapshot:
             return self.extra[name]
 
     def stored(self, docnum: int) -> dict[str, Any]:
-        return self.searcher().stored_fields(docnum)
+        return dict(self.docs.get_or(docnum, lambda: self.searcher().stored_fields(docnum)))
 
 
 class SearchIndex:

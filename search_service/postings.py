@@ -27,8 +27,30 @@ _EMPTY_TF = np.zeros(0, dtype=np.float32)
 SEGMENT_POSTINGS = LRU(4096)
 
 
+def raw_postings(leaf: Any, fieldname: str, word: str) -> Any:
+    """The segment's matcher of a term without Whoosh's deletion filter, at its first posting
+    (the filter skips leading deleted documents as it is made; private SegmentReader._terms,
+    pinned by tests/test_whoosh_private_api.py)."""
+    return leaf._terms.matcher(fieldname, leaf._text_to_bytes(fieldname, word), leaf.schema[fieldname].format)
+
+
+class _Unfiltered:
+    """A segment reader whose postings include its deleted documents (as the arrays do)."""
+
+    def __init__(self, leaf: Any) -> None:
+        self.leaf = leaf
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.leaf
+
+    def postings(self, fieldname: str, word: str) -> Any:
+        return raw_postings(self.leaf, fieldname, word)
+
+
 def _leaf_postings(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float]]:
-    return block_postings(leaf, fieldname, word)
+    """Every posting of the term in the segment, deleted documents included, so that position i
+    of the arrays is posting i of Whoosh's blocks (search_service/hit_spans.py)."""
+    return block_postings(_Unfiltered(leaf) if hasattr(leaf, "_terms") else leaf, fieldname, word)
 
 
 def _segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +58,9 @@ def _segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> t
     the snapshots of a generation."""
     key = (str(snap.gen.path), leaf.segment().segment_id(), fieldname, word)
     return SEGMENT_POSTINGS.get_or(key, lambda: _read_segment_postings(snap, leaf, fieldname, word))
+
+
+segment_postings = _segment_postings
 
 
 def _read_segment_postings(snap: Snapshot, leaf: Any, fieldname: str, word: str) -> tuple[np.ndarray, np.ndarray]:
